@@ -1,0 +1,23 @@
+"""Test run: a real PostgreSQL — DATABASE_URL when set, otherwise an embedded one in a scratch folder."""
+
+import os
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F403
+from .base import DATABASES, env
+
+SECRET_KEY = "test-only-not-secret"
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only
+
+if not env("DATABASE_URL", default=""):
+    from config.embedded_db import embedded_database_url
+
+    scratch = Path(tempfile.mkdtemp(prefix="twinledger-test-"))
+    # Exported so that subprocesses (Celery workers, the served app) use the same server.
+    os.environ["DATABASE_URL"] = embedded_database_url(scratch / "pg", keep_data=False)
+    DATABASES["default"].update(env.db("DATABASE_URL"))
+
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_twinledger")}

@@ -1,0 +1,203 @@
+"""The one place that defines money, currencies and rounding.
+
+Amounts are integers in the currency's minor unit (cents, yen, fils). Rates and percentages may
+carry more precision as Decimal; turning them back into money always goes through
+`round_half_even`. Floats are refused everywhere: they cannot represent cents exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from numbers import Integral
+
+# ISO 4217 minor-unit exponents. Currencies absent from the zero/three lists have two decimals.
+_ZERO_DECIMAL = {
+    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
+    "VUV", "XAF", "XOF", "XPF",
+}  # fmt: skip
+_THREE_DECIMAL = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"}
+_TWO_DECIMAL = {
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF",
+    "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR",
+    "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF",
+    "IDR", "ILS", "INR", "IRR", "JMD", "KES", "KGS", "KHR", "KPW", "KYD", "KZT", "LAK", "LBP",
+    "LKR", "LRD", "LSL", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR",
+    "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "PAB", "PEN", "PGK",
+    "PHP", "PKR", "PLN", "QAR", "RON", "RSD", "RUB", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD",
+    "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TOP",
+    "TRY", "TTD", "TWD", "TZS", "UAH", "USD", "UYU", "UZS", "VES", "WST", "XCD", "YER", "ZAR",
+    "ZMW", "ZWG",
+}  # fmt: skip
+
+CURRENCY_EXPONENTS: dict[str, int] = {
+    **{code: 2 for code in _TWO_DECIMAL},
+    **{code: 0 for code in _ZERO_DECIMAL},
+    **{code: 3 for code in _THREE_DECIMAL},
+}
+
+HUNDRED = Decimal(100)
+
+
+class CurrencyMismatch(ValueError):
+    """Two amounts in different currencies were combined."""
+
+
+class UnknownCurrency(ValueError):
+    """The code is not an ISO 4217 currency we know the minor unit of."""
+
+
+def currency_choices() -> list[tuple[str, str]]:
+    return [(code, code) for code in sorted(CURRENCY_EXPONENTS)]
+
+
+def currency_exponent(currency: str) -> int:
+    try:
+        return CURRENCY_EXPONENTS[currency]
+    except (KeyError, TypeError):
+        raise UnknownCurrency(f"Unknown currency {currency!r}.") from None
+
+
+def _to_decimal(value: int | Decimal) -> Decimal:
+    # bool is an int subclass, but True dollars is a bug, not an amount.
+    if isinstance(value, float | bool):
+        raise TypeError(f"Money arithmetic refuses {type(value).__name__}: use int or Decimal.")
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"Not a finite number: {value}.")
+        return value
+    if isinstance(value, Integral):
+        return Decimal(int(value))
+    raise TypeError(f"Expected int or Decimal, got {type(value).__name__}.")
+
+
+def round_half_even(value: int | Decimal) -> int:
+    """Round to an integer number of minor units, ties to even (banker's rounding)."""
+    with localcontext() as ctx:
+        ctx.prec = 60  # ample for any product of an amount (<= 10^18) and a rate
+        return int(_to_decimal(value).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An exact amount in integer minor units of one ISO 4217 currency."""
+
+    minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.minor, float | bool) or not isinstance(self.minor, int):
+            raise TypeError(f"Money needs integer minor units, got {type(self.minor).__name__}.")
+        currency_exponent(self.currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(0, currency)
+
+    @classmethod
+    def from_major(cls, amount: str | Decimal | int, currency: str) -> Money:
+        """Parse a major-unit amount ("40.00" EUR -> 4000); refuses sub-minor-unit precision."""
+        if isinstance(amount, float):
+            raise TypeError("Money.from_major refuses float: pass a string or Decimal.")
+        value = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
+        scaled = value.scaleb(currency_exponent(currency))
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{amount} has more decimals than {currency} allows.")
+        return cls(int(scaled), currency)
+
+    def _check(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            raise TypeError(f"Cannot combine Money with {type(other).__name__}.")
+        if other.currency != self.currency:
+            raise CurrencyMismatch(f"Cannot combine {self.currency} with {other.currency}.")
+        return other
+
+    def __add__(self, other: Money) -> Money:
+        return Money(self.minor + self._check(other).minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        return Money(self.minor - self._check(other).minor, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.minor, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        return self.minor < self._check(other).minor
+
+    def __le__(self, other: Money) -> bool:
+        return self.minor <= self._check(other).minor
+
+    def __gt__(self, other: Money) -> bool:
+        return self.minor > self._check(other).minor
+
+    def __ge__(self, other: Money) -> bool:
+        return self.minor >= self._check(other).minor
+
+    def __bool__(self) -> bool:
+        return self.minor != 0
+
+    def times(self, factor: int | Decimal) -> Money:
+        """Multiply by a count or rate, rounding half-even to the minor unit."""
+        return Money(round_half_even(self.minor * _to_decimal(factor)), self.currency)
+
+    def percent(self, pct: int | Decimal) -> Money:
+        """`round_half_even(self * pct / 100)`, the SPEC's rule for every percentage."""
+        return Money(round_half_even(self.minor * _to_decimal(pct) / HUNDRED), self.currency)
+
+    def major_str(self) -> str:
+        """The amount in major units as a plain decimal string ("1234.50")."""
+        exponent = currency_exponent(self.currency)
+        return f"{Decimal(self.minor).scaleb(-exponent):.{exponent}f}"
+
+    def __str__(self) -> str:
+        return f"{self.major_str()} {self.currency}"
+
+
+def money_sum(amounts: Sequence[Money], currency: str) -> Money:
+    """Sum amounts that must all be in `currency` (an empty sum is zero in it)."""
+    total = Money.zero(currency)
+    for amount in amounts:
+        total += amount
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """How a gross amount divides between agency, platform and talent; parts sum to gross."""
+
+    gross: Money
+    commission: Money
+    platform_fee: Money
+    talent: Money
+
+
+def split(gross: Money, *, agency_commission_pct: Decimal, platform_fee_pct: Decimal) -> Split:
+    """The SPEC's split: commission and fee rounded half-even, the talent gets the remainder."""
+    commission = gross.percent(agency_commission_pct)
+    platform_fee = gross.percent(platform_fee_pct)
+    return Split(gross, commission, platform_fee, gross - commission - platform_fee)
+
+
+def allocate(total: Money, weights: Sequence[int | Decimal]) -> list[Money]:
+    """Divide `total` in proportion to `weights` so the parts sum exactly to it.
+
+    Largest-remainder method: each part gets the floor of its exact share, and the minor units
+    left over go one each to the parts with the largest remainders (ties to the earliest).
+    """
+    shares = [_to_decimal(w) for w in weights]
+    if not shares or any(w < 0 for w in shares) or sum(shares) == 0:
+        raise ValueError("allocate needs non-negative weights with a positive sum.")
+    sign = -1 if total.minor < 0 else 1
+    magnitude = abs(total.minor)
+    weight_sum = sum(shares)
+    with localcontext() as ctx:
+        ctx.prec = 60
+        exact = [magnitude * w / weight_sum for w in shares]
+    floors = [int(x) for x in exact]  # non-negative, so int() is floor
+    left_over = magnitude - sum(floors)
+    by_remainder = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
+    for i in by_remainder[:left_over]:
+        floors[i] += 1
+    return [Money(sign * part, total.currency) for part in floors]

@@ -1,0 +1,102 @@
+"""Recompute the ledger's hashes, Merkle roots and block chain from the stored rows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from ledger.canonical import canonical_of, content_hash
+from ledger.merkle import ZERO_HASH, block_hash, leaf_hash, merkle_root
+from ledger.models import Block, BlockEntry, JournalTransaction, Posting
+from ledger.services.sealing import block_header_of
+
+CHUNK = 5000
+
+
+@dataclass
+class VerifyReport:
+    transactions_checked: int = 0
+    blocks_checked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def ledger_verify() -> VerifyReport:
+    """Check every transaction and block; problems are listed in ledger order, first first.
+
+    - each transaction's content hash matches its row and postings, and its postings balance;
+    - each block's entries carry the leaf hash of their transaction as it is now;
+    - each block's Merkle root, header hash and link to the previous block hold.
+    """
+    report = VerifyReport()
+    leaf_of: dict[int, str] = {}
+    _verify_transactions(report, leaf_of)
+    _verify_blocks(report, leaf_of)
+    return report
+
+
+def _verify_transactions(report: VerifyReport, leaf_of: dict[int, str]) -> None:
+    last_id = 0
+    while True:
+        chunk = list(JournalTransaction.objects.filter(id__gt=last_id).order_by("id")[:CHUNK])
+        if not chunk:
+            return
+        legs: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
+        times: dict[int, set] = defaultdict(set)
+        for tx_id, account_id, currency, amount, occurred_at in Posting.objects.filter(
+            transaction_id__in=[tx.pk for tx in chunk]
+        ).values_list("transaction_id", "account_id", "currency", "amount_minor", "occurred_at"):
+            legs[tx_id].append((account_id, currency, amount))
+            times[tx_id].add(occurred_at)
+        for tx in chunk:
+            report.transactions_checked += 1
+            recomputed = content_hash(canonical_of(tx, legs[tx.pk]))
+            leaf_of[tx.pk] = leaf_hash(tx.pk, recomputed)
+            if recomputed != tx.content_hash:
+                report.problems.append(
+                    f"transaction {tx.pk}: content hash mismatch (stored {tx.content_hash[:12]}…, "
+                    f"recomputed {recomputed[:12]}…)"
+                )
+            totals: dict[str, int] = defaultdict(int)
+            for _, currency, amount in legs[tx.pk]:
+                totals[currency] += amount
+            if len(legs[tx.pk]) < 2 or any(totals.values()):
+                report.problems.append(f"transaction {tx.pk}: postings do not balance")
+            if times[tx.pk] - {tx.occurred_at}:
+                report.problems.append(
+                    f"transaction {tx.pk}: posting time differs from the transaction's"
+                )
+        last_id = chunk[-1].pk
+
+
+def _verify_blocks(report: VerifyReport, leaf_of: dict[int, str]) -> None:
+    previous: Block | None = None
+    for block in Block.objects.order_by("height").iterator(chunk_size=200):
+        report.blocks_checked += 1
+        name = f"block {block.height}"
+        expected_height = previous.height + 1 if previous else 0
+        expected_prev = previous.block_hash if previous else ZERO_HASH
+        if block.height != expected_height:
+            report.problems.append(f"{name}: height breaks the chain (expected {expected_height})")
+        if block.prev_hash != expected_prev:
+            report.problems.append(f"{name}: prev_hash does not match the previous block's hash")
+        entries = list(
+            BlockEntry.objects.filter(block=block)
+            .order_by("position")
+            .values_list("position", "transaction_id", "leaf_hash")
+        )
+        for position, tx_id, stored_leaf in entries:
+            if leaf_of.get(tx_id) != stored_leaf:
+                report.problems.append(
+                    f"transaction {tx_id}: differs from what {name} sealed (leaf {position})"
+                )
+        if [p for p, _, _ in entries] != list(range(block.tx_count)):
+            report.problems.append(f"{name}: entries do not match its transaction count")
+        elif merkle_root([leaf for _, _, leaf in entries]) != block.merkle_root:
+            report.problems.append(f"{name}: Merkle root does not match its entries")
+        if block_hash(block_header_of(block)) != block.block_hash:
+            report.problems.append(f"{name}: block hash does not match its header")
+        previous = block

@@ -1,0 +1,89 @@
+"""What PostgreSQL enforces when a transaction really commits (autocommit, no test wrapper)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from ledger.models import JournalTransaction, Posting
+from ledger.money import Money
+from ledger.services.journal import Leg, journal_post_within
+from tests.ledger.helpers import T0, accounts_for
+
+pytestmark = pytest.mark.usefixtures("committed_db")
+
+
+def journal_size() -> tuple[int, int]:
+    return JournalTransaction.objects.count(), Posting.objects.count()
+
+
+def raw_transaction(key: str) -> JournalTransaction:
+    """A transaction row written past the service, as a buggy or hostile client could."""
+    return JournalTransaction.objects.create(
+        kind="usage",
+        source="raw",
+        idempotency_key=key,
+        occurred_at=T0,
+        recorded_at=T0,
+        content_hash="0" * 64,
+    )
+
+
+def test_an_unbalanced_transaction_fails_at_commit():
+    brand, talent, _ = accounts_for()
+    with pytest.raises(IntegrityError, match="does not balance in EUR"), transaction.atomic():
+        tx = raw_transaction("unbalanced")
+        Posting.objects.create(
+            transaction=tx, account=brand, currency="EUR", amount_minor=100, occurred_at=T0
+        )
+        Posting.objects.create(
+            transaction=tx, account=talent, currency="EUR", amount_minor=-99, occurred_at=T0
+        )
+        # Inside the block the rows are accepted: the check is deferred to COMMIT.
+        assert tx.postings.count() == 2
+    assert journal_size() == (0, 0)
+
+
+def test_a_transaction_without_postings_fails_at_commit():
+    with pytest.raises(IntegrityError, match="at least 2"), transaction.atomic():
+        raw_transaction("empty")
+    assert journal_size() == (0, 0)
+
+
+def test_a_posting_in_another_currency_than_its_account_fails_at_commit():
+    brand, talent, _ = accounts_for("EUR")
+    with pytest.raises(IntegrityError, match="currency or time"), transaction.atomic():
+        tx = raw_transaction("wrong-currency")
+        for account, amount in ((brand, 100), (talent, -100)):
+            Posting.objects.create(
+                transaction=tx, account=account, currency="USD", amount_minor=amount, occurred_at=T0
+            )
+    assert journal_size() == (0, 0)
+
+
+def test_a_balanced_transaction_commits():
+    brand, talent, _ = accounts_for()
+    with transaction.atomic():
+        result = journal_post_within(
+            kind="usage",
+            source="t",
+            idempotency_key="ok",
+            occurred_at=T0,
+            legs=[Leg(brand, Money(5, "EUR")), Leg(talent, Money(-5, "EUR"))],
+        )
+    assert result.created
+    assert journal_size() == (1, 2)
+
+
+def test_journal_post_within_refuses_to_run_outside_a_transaction():
+    brand, talent, _ = accounts_for()
+    assert not connection.in_atomic_block  # autocommit: as if a caller forgot atomic()
+    with pytest.raises(RuntimeError, match=r"inside transaction\.atomic"):
+        journal_post_within(
+            kind="usage",
+            source="t",
+            idempotency_key="k",
+            occurred_at=T0,
+            legs=[Leg(brand, Money(5, "EUR")), Leg(talent, Money(-5, "EUR"))],
+        )
+    assert journal_size() == (0, 0)
