@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 
 
@@ -26,16 +25,5 @@ def triggers_disabled() -> Iterator[None]:
 
 
 @pytest.fixture
-def committed_db(django_db_setup, django_db_blocker) -> Iterator[None]:
-    """Database access in autocommit mode, for tests where commits must be real (threads, races).
-
-    pytest-django's transactional_db flushes with TRUNCATE, which the journal refuses; this wipes
-    the tables the same way with the triggers bypassed as superuser.
-    """
-    with django_db_blocker.unblock():
-        try:
-            yield
-        finally:
-            with triggers_disabled():
-                call_command("flush", interactive=False, verbosity=0)
-            connection.close()
+def committed_db(transactional_db) -> None:
+    """Database access where commits are real (threads, races, deferred checks at COMMIT)."""

@@ -19,7 +19,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "pw-for-tests")
 
     @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # noqa: N805
+    def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
 
@@ -49,6 +49,8 @@ class BrandFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Brand {n}")
     legal_name = factory.LazyAttribute(lambda b: f"{b.name} SAS")
-    billing_email = factory.LazyAttribute(lambda b: f"billing@{b.name.replace(' ', '').lower()}.test")
+    billing_email = factory.LazyAttribute(
+        lambda b: f"billing@{b.name.replace(' ', '').lower()}.test"
+    )
     country = "FR"
     currency = "EUR"

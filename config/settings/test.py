@@ -19,5 +19,7 @@ if not env("DATABASE_URL", default=""):
     os.environ["DATABASE_URL"] = embedded_database_url(scratch / "pg", keep_data=False)
     DATABASES["default"].update(env.db("DATABASE_URL"))
 
+# Our PostgreSQL backend with one change: the test runner's flush may clear the journal.
+DATABASES["default"]["ENGINE"] = "tests.db_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_twinledger")}

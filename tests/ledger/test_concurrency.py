@@ -1,0 +1,152 @@
+"""Real threads on real PostgreSQL connections: duplicates collapse, sealing skips nothing."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+
+from ledger.models import BlockEntry, JournalTransaction, LedgerAccount, Posting
+from ledger.money import Money
+from ledger.services.accounts import ledger_account_get_or_create
+from ledger.services.journal import (
+    AlreadyReversed,
+    Leg,
+    journal_post_within,
+    transaction_reverse,
+)
+from ledger.services.sealing import seal_blocks
+from tests.ledger.helpers import T0, accounts_for, post_use
+
+pytestmark = pytest.mark.usefixtures("committed_db")
+
+THREADS = 8
+
+
+def in_threads(fn: Callable[[int], Any], n: int = THREADS) -> list[Any]:
+    """Run fn(i) in n threads released together; each closes its own connection."""
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> Any:
+        try:
+            barrier.wait(timeout=10)
+            return fn(i)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        futures = [pool.submit(run, i) for i in range(n)]
+        return [f.result(timeout=60) for f in futures]
+
+
+def test_concurrent_posts_of_the_same_key_yield_one_transaction():
+    accounts = accounts_for()
+
+    results = in_threads(lambda _: post_use("same-key", accounts, gross=500, fee=50))
+
+    assert JournalTransaction.objects.count() == 1
+    assert Posting.objects.count() == 3
+    assert len({r.transaction.pk for r in results}) == 1
+    assert sum(r.created for r in results) == 1
+
+
+def test_concurrent_posts_of_many_keys_each_land_exactly_once():
+    accounts = accounts_for()
+    keys = [f"k{n}" for n in range(40)]
+
+    in_threads(lambda _: [post_use(k, accounts) for k in keys])
+
+    assert JournalTransaction.objects.count() == len(keys)
+
+
+def test_concurrent_reversals_of_one_transaction_yield_one_reversal():
+    original = post_use("use", accounts_for()).transaction
+
+    def reverse(i: int) -> str:
+        try:
+            transaction_reverse(original=original, reason=f"attempt {i}")
+            return "reversed"
+        except AlreadyReversed:
+            return "refused"
+
+    outcomes = in_threads(reverse)
+
+    assert sorted(outcomes) == ["refused"] * (THREADS - 1) + ["reversed"]
+    assert JournalTransaction.objects.filter(reverses=original).count() == 1
+
+
+def test_concurrent_account_creation_yields_one_account():
+    brand = accounts_for()[0].brand
+
+    ids = in_threads(
+        lambda _: (
+            ledger_account_get_or_create(
+                kind=LedgerAccount.Kind.BRAND_RECEIVABLE, currency="USD", brand=brand
+            ).pk
+        )
+    )
+
+    assert len(set(ids)) == 1
+
+
+def test_sealing_waits_for_a_lower_id_that_commits_later_and_seals_it():
+    """The pitfall: id N+1 commits, a sealer runs, then id N commits.
+
+    A sealer that took "everything up to the highest id I can see" would seal N+1, remember
+    N+1 as its watermark, and never seal N. Ours waits for N's commit, then seals both.
+    """
+    brand, talent, _ = accounts_for()
+    slow_inserted, let_slow_commit = threading.Event(), threading.Event()
+
+    def slow_writer() -> int:
+        try:
+            with transaction.atomic():
+                tx = journal_post_within(
+                    kind="usage",
+                    source="t",
+                    idempotency_key="slow",
+                    occurred_at=T0,
+                    legs=[Leg(brand, Money(7, "EUR")), Leg(talent, Money(-7, "EUR"))],
+                ).transaction
+                slow_inserted.set()
+                assert let_slow_commit.wait(timeout=30)
+            return tx.pk
+        finally:
+            connection.close()
+
+    def sealer() -> list[int]:
+        try:
+            return [b.pk for b in seal_blocks().blocks]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        slow = pool.submit(slow_writer)
+        assert slow_inserted.wait(timeout=30)
+        fast = post_use("fast", (brand, talent, accounts_for()[2])).transaction
+        sealing = pool.submit(sealer)
+        # The sealer must be waiting on the open insert, not racing past it.
+        with pytest.raises(TimeoutError):
+            sealing.result(timeout=1.0)
+        let_slow_commit.set()
+        slow_id = slow.result(timeout=30)
+        sealing.result(timeout=30)
+
+    assert slow_id < fast.pk
+    sealed = set(BlockEntry.objects.values_list("transaction_id", flat=True))
+    assert {slow_id, fast.pk} <= sealed
+
+
+def test_two_sealers_at_once_never_seal_a_transaction_twice():
+    accounts = accounts_for()
+    for n in range(30):
+        post_use(f"k{n}", accounts)
+
+    in_threads(lambda _: seal_blocks(block_size=4), n=4)
+
+    entries = list(BlockEntry.objects.values_list("transaction_id", flat=True))
+    assert len(entries) == len(set(entries)) == 30
