@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -36,6 +37,10 @@ class UserManager(BaseUserManager["User"]):
         user.set_password(password)
         user.save(using=self._db)
         return user
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Emails are stored lower-cased (a check constraint holds it): log in in any case.
+        return self.get(email=(username or "").strip().lower())
 
     def create_user(self, email: str, password: str | None = None, **extra) -> User:
         extra.setdefault("is_staff", False)
@@ -67,7 +72,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS: list[str] = []
 
     class Meta:
-        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+        constraints = [
+            # Lower-case only, so the unique index on email is also case-insensitive.
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="user_email_lowercase")
+        ]
 
     def __str__(self) -> str:
         return self.email

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import (
+    MAX_PREC,
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 from numbers import Integral
 
 # ISO 4217 minor-unit exponents. Currencies absent from the zero/three lists have two decimals.
@@ -39,6 +48,14 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 }
 
 HUNDRED = Decimal(100)
+
+# Products and decimal shifts of an amount keep every digit: the default context keeps only 28
+# significant digits and would round *before* round_half_even does (double rounding, and even
+# integer products going wrong past 28 digits). Nothing computed here can be inexact (only *, /100
+# and scaleb), and if it ever were, Inexact is trapped instead of rounding silently. The exponent
+# range stays the default one (|exp| <= 999999), so from_major("1E+99999999") still overflows
+# rather than building a hundred-million-digit integer.
+_EXACT = Context(prec=MAX_PREC, traps=[InvalidOperation, Inexact, Overflow])
 
 
 class CurrencyMismatch(ValueError):
@@ -99,10 +116,11 @@ class Money:
     @classmethod
     def from_major(cls, amount: str | Decimal | int, currency: str) -> Money:
         """Parse a major-unit amount ("40.00" EUR -> 4000); refuses sub-minor-unit precision."""
-        if isinstance(amount, float):
-            raise TypeError("Money.from_major refuses float: pass a string or Decimal.")
-        value = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
-        scaled = value.scaleb(currency_exponent(currency))
+        if isinstance(amount, float | bool):
+            raise TypeError(f"from_major refuses {type(amount).__name__}: pass str or Decimal.")
+        value = _to_decimal(Decimal(amount) if isinstance(amount, str) else amount)
+        with localcontext(_EXACT):
+            scaled = value.scaleb(currency_exponent(currency))
         if scaled != scaled.to_integral_value():
             raise ValueError(f"{amount} has more decimals than {currency} allows.")
         return cls(int(scaled), currency)
@@ -140,16 +158,21 @@ class Money:
 
     def times(self, factor: int | Decimal) -> Money:
         """Multiply by a count or rate, rounding half-even to the minor unit."""
-        return Money(round_half_even(self.minor * _to_decimal(factor)), self.currency)
+        with localcontext(_EXACT):
+            exact = self.minor * _to_decimal(factor)
+        return Money(round_half_even(exact), self.currency)
 
     def percent(self, pct: int | Decimal) -> Money:
         """`round_half_even(self * pct / 100)`, the SPEC's rule for every percentage."""
-        return Money(round_half_even(self.minor * _to_decimal(pct) / HUNDRED), self.currency)
+        with localcontext(_EXACT):
+            exact = self.minor * _to_decimal(pct) / HUNDRED
+        return Money(round_half_even(exact), self.currency)
 
     def major_str(self) -> str:
         """The amount in major units as a plain decimal string ("1234.50")."""
         exponent = currency_exponent(self.currency)
-        return f"{Decimal(self.minor).scaleb(-exponent):.{exponent}f}"
+        with localcontext(_EXACT):
+            return f"{Decimal(self.minor).scaleb(-exponent):.{exponent}f}"
 
     def __str__(self) -> str:
         return f"{self.major_str()} {self.currency}"
@@ -175,6 +198,8 @@ class Split:
 
 def split(gross: Money, *, agency_commission_pct: Decimal, platform_fee_pct: Decimal) -> Split:
     """The SPEC's split: commission and fee rounded half-even, the talent gets the remainder."""
+    if _to_decimal(agency_commission_pct) + _to_decimal(platform_fee_pct) > HUNDRED:
+        raise ValueError("Commission and platform fee together exceed 100%.")
     commission = gross.percent(agency_commission_pct)
     platform_fee = gross.percent(platform_fee_pct)
     return Split(gross, commission, platform_fee, gross - commission - platform_fee)
@@ -191,13 +216,16 @@ def allocate(total: Money, weights: Sequence[int | Decimal]) -> list[Money]:
         raise ValueError("allocate needs non-negative weights with a positive sum.")
     sign = -1 if total.minor < 0 else 1
     magnitude = abs(total.minor)
-    weight_sum = sum(shares)
-    with localcontext() as ctx:
-        ctx.prec = 60
-        exact = [magnitude * w / weight_sum for w in shares]
-    floors = [int(x) for x in exact]  # non-negative, so int() is floor
+    # Exact integer arithmetic, so no precision limit can break "sums exactly": scale the weights
+    # by a common power of ten to integers; each share is then a quotient and a remainder.
+    scale = max(-w.as_tuple().exponent for w in shares)
+    with localcontext(_EXACT):
+        int_weights = [int(w.scaleb(scale)) for w in shares]
+    weight_sum = sum(int_weights)
+    shares_qr = [divmod(magnitude * w, weight_sum) for w in int_weights]
+    floors = [quotient for quotient, _ in shares_qr]
     left_over = magnitude - sum(floors)
-    by_remainder = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
+    by_remainder = sorted(range(len(floors)), key=lambda i: (-shares_qr[i][1], i))
     for i in by_remainder[:left_over]:
         floors[i] += 1
     return [Money(sign * part, total.currency) for part in floors]

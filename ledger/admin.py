@@ -1,0 +1,196 @@
+"""Django admin for the ledger.
+
+The journal (transactions, postings, sealed blocks) is written only by services and is
+append-only in PostgreSQL itself, so its admin is strictly read-only: no add, change or delete,
+for anyone, superusers included. Corrections are reversing transactions posted by a service.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from ledger.models import Block, BlockEntry, JournalTransaction, LedgerAccount, Posting
+from ledger.money import Money
+from ledger.selectors.balances import account_balance
+
+ACCOUNT_PARTIES = ("talent", "agency", "brand")
+
+
+def _admin_link(obj, label: object = None) -> str:
+    if obj is None:
+        return "—"
+    meta = obj._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, obj if label is None else label)
+
+
+class ReadOnlyAdminMixin:
+    """View-only: the rows are written by services, never by hand."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(admin.ModelAdmin):
+    list_display = ("id", "kind", "currency", "owner")
+    list_select_related = ACCOUNT_PARTIES
+    list_filter = ("kind", "currency")
+    search_fields = ("talent__legal_name", "talent__display_name", "agency__name", "brand__name")
+    ordering = ("kind", "currency", "id")
+    autocomplete_fields = ACCOUNT_PARTIES
+    fields = ("kind", "currency", "talent", "agency", "brand", "balance")
+    readonly_fields = ("balance",)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Once an account exists postings may point at it: what it is and whose it is are fixed.
+        if obj is not None:
+            return ("kind", "currency", *ACCOUNT_PARTIES, "balance")
+        return self.readonly_fields
+
+    @admin.display(description="owner")
+    def owner(self, account: LedgerAccount) -> str:
+        party = account.brand or account.talent or account.agency
+        return _admin_link(party) if party else "platform"
+
+    @admin.display(description="balance (debits positive)")
+    def balance(self, account: LedgerAccount) -> str:
+        if account.pk is None:
+            return "—"
+        return str(account_balance(account=account))
+
+
+class PostingInline(ReadOnlyInline):
+    model = Posting
+    fields = ("account", "debit", "credit", "amount_minor", "currency", "occurred_at")
+    readonly_fields = fields
+    ordering = ("id",)
+
+    def get_queryset(self, request):
+        # LedgerAccount.__str__ names the owning party.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("account__talent", "account__agency", "account__brand")
+        )
+
+    @admin.display(description="debit")
+    def debit(self, posting: Posting) -> str:
+        return (
+            str(Money(posting.amount_minor, posting.currency)) if posting.amount_minor > 0 else ""
+        )
+
+    @admin.display(description="credit")
+    def credit(self, posting: Posting) -> str:
+        return (
+            str(Money(-posting.amount_minor, posting.currency)) if posting.amount_minor < 0 else ""
+        )
+
+
+@admin.register(JournalTransaction)
+class JournalTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "kind",
+        "source",
+        "idempotency_key",
+        "occurred_at",
+        "recorded_at",
+        "reverses_link",
+        "block_link",
+        "short_hash",
+    )
+    list_select_related = ("reverses", "block_entry__block")
+    list_filter = ("kind",)
+    search_fields = ("=source", "=idempotency_key", "=content_hash", "memo")
+    date_hierarchy = "occurred_at"
+    ordering = ("-id",)
+    show_full_result_count = False  # the journal is large; avoid a second COUNT(*) per page
+    fields = (
+        "kind",
+        "source",
+        "idempotency_key",
+        "occurred_at",
+        "recorded_at",
+        "memo",
+        "reverses_link",
+        "reversed_by_link",
+        "block_link",
+        "content_hash",
+    )
+    readonly_fields = fields
+    inlines = (PostingInline,)
+
+    @admin.display(description="reverses")
+    def reverses_link(self, tx: JournalTransaction) -> str:
+        return _admin_link(tx.reverses)
+
+    @admin.display(description="reversed by")
+    def reversed_by_link(self, tx: JournalTransaction) -> str:
+        reversal = JournalTransaction.objects.filter(reverses=tx).first()
+        return _admin_link(reversal)
+
+    @admin.display(description="sealed in")
+    def block_link(self, tx: JournalTransaction) -> str:
+        try:
+            block = tx.block_entry.block
+        except BlockEntry.DoesNotExist:
+            return "not sealed yet"
+        return _admin_link(block)
+
+    @admin.display(description="content hash")
+    def short_hash(self, tx: JournalTransaction) -> str:
+        return f"{tx.content_hash[:12]}…"
+
+
+class BlockEntryInline(ReadOnlyInline):
+    model = BlockEntry
+    fields = ("position", "transaction", "leaf_hash")
+    readonly_fields = fields
+    ordering = ("position",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("transaction")
+
+
+@admin.register(Block)
+class BlockAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "height",
+        "tx_count",
+        "first_transaction_id",
+        "last_transaction_id",
+        "sealed_at",
+        "block_hash",
+        "merkle_root",
+    )
+    ordering = ("-height",)
+    search_fields = ("=block_hash", "=merkle_root", "=prev_hash")
+    date_hierarchy = "sealed_at"
+    fields = (
+        "height",
+        "sealed_at",
+        "tx_count",
+        "first_transaction_id",
+        "last_transaction_id",
+        "prev_hash",
+        "merkle_root",
+        "block_hash",
+    )
+    readonly_fields = fields
+    inlines = (BlockEntryInline,)
