@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: test run lint fmt install
+.PHONY: test run lint fmt install bench
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3)." >&2; exit 1; }
@@ -46,3 +46,7 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Performance measurements (JSON lines) on a scratch database; see benchmarks/run.py.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
