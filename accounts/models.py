@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from ledger.money import currency_choices
+from ledger.fields import CurrencyField
 
 PERCENT_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 COUNTRY_VALIDATOR = RegexValidator(r"^[A-Z]{2}$", "Use an ISO 3166-1 alpha-2 code, e.g. FR.")
@@ -125,7 +125,7 @@ class Talent(models.Model):
     legal_name = models.CharField(max_length=200)
     display_name = models.CharField(max_length=200, blank=True)
     country = models.CharField(max_length=2, validators=[COUNTRY_VALIDATOR])
-    default_currency = models.CharField(max_length=3, choices=currency_choices(), default="EUR")
+    default_currency = CurrencyField(default="EUR")
     withholding_pct = percent_field(help_text="Set by finance; withheld from each statement.")
     agency = models.ForeignKey(
         Agency, on_delete=models.PROTECT, null=True, blank=True, related_name="talents"
@@ -153,7 +153,7 @@ class Brand(models.Model):
     billing_address = models.TextField(blank=True)
     country = models.CharField(max_length=2, validators=[COUNTRY_VALIDATOR])
     vat_number = models.CharField(max_length=32, blank=True)
-    currency = models.CharField(max_length=3, choices=currency_choices(), default="EUR")
+    currency = CurrencyField(default="EUR")
     tax_rate_pct = percent_field()
     payment_terms_days = models.PositiveSmallIntegerField(
         default=30, validators=[MaxValueValidator(365)]

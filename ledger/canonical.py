@@ -53,9 +53,9 @@ def content_hash(canonical: dict[str, Any]) -> str:
     return sha256_hex(canonical_json(canonical))
 
 
-def canonical_of(tx: Any, postings: Iterable[tuple[int, str, int]]) -> dict[str, Any]:
-    """Rebuild a stored transaction's canonical form from its row and its postings."""
-    body = transaction_body(
+def body_of(tx: Any, postings: Iterable[tuple[int, str, int]]) -> dict[str, Any]:
+    """The request a stored transaction answered, rebuilt from its row and its postings."""
+    return transaction_body(
         kind=tx.kind,
         source=tx.source,
         idempotency_key=tx.idempotency_key,
@@ -64,4 +64,8 @@ def canonical_of(tx: Any, postings: Iterable[tuple[int, str, int]]) -> dict[str,
         reverses_id=tx.reverses_id,
         postings=postings,
     )
-    return transaction_canonical(body, recorded_at=tx.recorded_at)
+
+
+def canonical_of(tx: Any, postings: Iterable[tuple[int, str, int]]) -> dict[str, Any]:
+    """A stored transaction's canonical form, from its row and its postings."""
+    return transaction_canonical(body_of(tx, postings), recorded_at=tx.recorded_at)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from ledger.money import currency_choices
+from ledger.fields import CurrencyField
 
 
 class LedgerAccount(models.Model):
@@ -28,7 +28,7 @@ class LedgerAccount(models.Model):
     }
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
-    currency = models.CharField(max_length=3, choices=currency_choices())
+    currency = CurrencyField()
     talent = models.ForeignKey(
         "accounts.Talent", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

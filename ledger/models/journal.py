@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from ledger.fields import CurrencyField
+
 from .accounts import LedgerAccount
 from .append_only import AppendOnlyModel
 
@@ -55,7 +57,7 @@ class Posting(AppendOnlyModel):
         JournalTransaction, on_delete=models.PROTECT, related_name="postings"
     )
     account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="postings")
-    currency = models.CharField(max_length=3)
+    currency = CurrencyField()
     amount_minor = models.BigIntegerField()
     # Copied from the transaction so an account's balance as of a time is one index range scan.
     occurred_at = models.DateTimeField()

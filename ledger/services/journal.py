@@ -15,7 +15,7 @@ from datetime import datetime
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from ledger.canonical import content_hash, transaction_body, transaction_canonical
+from ledger.canonical import body_of, content_hash, transaction_body, transaction_canonical
 from ledger.models import JournalTransaction, LedgerAccount, Posting
 from ledger.money import Money
 
@@ -250,14 +250,8 @@ def _find(source: str, idempotency_key: str) -> JournalTransaction | None:
 def _replay(existing: JournalTransaction | None, body: dict) -> PostResult:
     if existing is None:  # the conflicting row vanished: impossible on an append-only table
         raise JournalError("Idempotency key conflict without a stored transaction.")
-    stored = transaction_body(
-        kind=existing.kind,
-        source=existing.source,
-        idempotency_key=existing.idempotency_key,
-        occurred_at=existing.occurred_at,
-        memo=existing.memo,
-        reverses_id=existing.reverses_id,
-        postings=existing.postings.values_list("account_id", "currency", "amount_minor"),
+    stored = body_of(
+        existing, existing.postings.values_list("account_id", "currency", "amount_minor")
     )
     if stored != body:
         raise IdempotencyConflict(existing)
