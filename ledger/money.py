@@ -162,6 +162,19 @@ class Money:
             exact = self.minor * _to_decimal(factor)
         return Money(round_half_even(exact), self.currency)
 
+    def ratio(self, numerator: int, denominator: int) -> Money:
+        """`round_half_even(self * numerator / denominator)` in exact integer arithmetic."""
+        for value in (numerator, denominator):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError("ratio needs integer numerator and denominator.")
+        if denominator <= 0:
+            raise ValueError("ratio needs a positive denominator.")
+        quotient, remainder = divmod(self.minor * numerator, denominator)
+        # divmod floors, so the remainder is in [0, denominator): compare twice it with the whole.
+        if 2 * remainder > denominator or (2 * remainder == denominator and quotient % 2 == 1):
+            quotient += 1
+        return Money(quotient, self.currency)
+
     def percent(self, pct: int | Decimal) -> Money:
         """`round_half_even(self * pct / 100)`, the SPEC's rule for every percentage."""
         with localcontext(_EXACT):

@@ -164,6 +164,78 @@ def journal_post_within(
     return PostResult(tx, created=True)
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One transaction for journal_post_batch_within."""
+
+    kind: str
+    source: str
+    idempotency_key: str
+    occurred_at: datetime
+    legs: Sequence[Leg]
+    memo: str = ""
+
+
+def journal_post_batch_within(
+    entries: Sequence[Entry], *, now: datetime | None = None
+) -> list[JournalTransaction]:
+    """Post many new transactions with two INSERTs, inside the caller's atomic block.
+
+    For bulk writers that keep their own idempotency record (usage events do): every key must be
+    new, and a key that is not raises IntegrityError from the unique constraint, which aborts the
+    caller's transaction so it can retry and find its replays.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("journal_post_batch_within must run inside transaction.atomic().")
+    if not entries:
+        return []
+    recorded_at = now or timezone.now()
+    rows = []
+    for entry in entries:
+        _validate(
+            kind=entry.kind,
+            source=entry.source,
+            idempotency_key=entry.idempotency_key,
+            occurred_at=entry.occurred_at,
+            legs=entry.legs,
+        )
+        body = transaction_body(
+            kind=entry.kind,
+            source=entry.source,
+            idempotency_key=entry.idempotency_key,
+            occurred_at=entry.occurred_at,
+            memo=entry.memo,
+            reverses_id=None,
+            postings=[
+                (leg.account.pk, leg.amount.currency, leg.amount.minor) for leg in entry.legs
+            ],
+        )
+        rows.append(
+            JournalTransaction(
+                kind=entry.kind,
+                source=entry.source,
+                idempotency_key=entry.idempotency_key,
+                occurred_at=entry.occurred_at,
+                recorded_at=recorded_at,
+                memo=entry.memo,
+                content_hash=content_hash(transaction_canonical(body, recorded_at=recorded_at)),
+            )
+        )
+    JournalTransaction.objects.bulk_create(rows)
+    Posting.objects.bulk_create(
+        Posting(
+            transaction=tx,
+            account=leg.account,
+            currency=leg.amount.currency,
+            amount_minor=leg.amount.minor,
+            occurred_at=entry.occurred_at,
+        )
+        for tx, entry in zip(rows, entries, strict=True)
+        for leg in entry.legs
+    )
+    return rows
+
+
 def transaction_reverse(
     *,
     original: JournalTransaction,

@@ -1,0 +1,152 @@
+"""What brands report: assets, rated usage events, and refused attempts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from ledger.fields import CurrencyField
+from ledger.vocabulary import UseKind
+
+from .append_only import AppendOnlyModel
+from .twins import tag_array
+
+
+class Asset(models.Model):
+    """A generated output of a twin. Approval state moves when the talent decides."""
+
+    class Approval(models.TextChoices):
+        NOT_REQUIRED = "not_required", "No approval needed"
+        PENDING = "pending", "Pending approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    brand = models.ForeignKey("accounts.Brand", on_delete=models.PROTECT, related_name="assets")
+    license = models.ForeignKey("ledger.License", on_delete=models.PROTECT, related_name="assets")
+    twin = models.ForeignKey("ledger.Twin", on_delete=models.PROTECT, related_name="assets")
+    asset_ref = models.CharField(max_length=200)
+    content_credential = models.CharField(max_length=200, blank=True)
+    generated_at = models.DateTimeField()
+    approval = models.CharField(max_length=16, choices=Approval.choices)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Earliest publication: impressions and sales after a revocation need it to be before it.
+    first_published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "asset_ref"], name="asset_ref_unique_per_brand"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["content_credential"], name="asset_credential_idx"),
+            models.Index(fields=["twin", "approval"], name="asset_twin_approval_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.asset_ref
+
+
+class UsageEvent(AppendOnlyModel):
+    """An accepted use, rated at once; its journal transaction carries the money."""
+
+    brand = models.ForeignKey("accounts.Brand", on_delete=models.PROTECT, related_name="+")
+    external_id = models.CharField(max_length=200)
+    license = models.ForeignKey("ledger.License", on_delete=models.PROTECT, related_name="uses")
+    license_version = models.ForeignKey(
+        "ledger.LicenseVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    twin = models.ForeignKey("ledger.Twin", on_delete=models.PROTECT, related_name="uses")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="uses")
+    kind = models.CharField(max_length=16, choices=UseKind.choices)
+    channel = models.CharField(max_length=32, blank=True)
+    territory = models.CharField(max_length=2)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
+    quantity = models.BigIntegerField()
+    sale_amount_minor = models.BigIntegerField(null=True, blank=True)
+    context_tags = tag_array()
+    content_credential = models.CharField(max_length=200, blank=True)
+    currency = CurrencyField()
+    gross_minor = models.BigIntegerField()
+    # How the gross was priced, line by line (tiers, rate per channel...): "explain this number".
+    rating = models.JSONField(default=dict)
+    period_start = models.DateField(help_text="First day of the rating period of occurred_at.")
+    # sha256 of the canonical request: a replay with another body is a conflict.
+    request_hash = models.CharField(max_length=64)
+    # Null when the use is priced at zero (nothing to post).
+    transaction = models.OneToOneField(
+        "ledger.JournalTransaction",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="usage_event",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "external_id"], name="usage_external_id_unique_per_brand"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="usage_quantity_positive"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["twin", "-occurred_at"], name="usage_twin_time_idx"),
+            models.Index(fields=["license", "-occurred_at"], name="usage_license_time_idx"),
+            models.Index(fields=["brand", "-recorded_at"], name="usage_brand_recorded_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.external_id}"
+
+
+class RefusedAttempt(AppendOnlyModel):
+    """A syntactically valid use that the license or the consent did not allow."""
+
+    brand = models.ForeignKey("accounts.Brand", on_delete=models.PROTECT, related_name="+")
+    license = models.ForeignKey(
+        "ledger.License", on_delete=models.PROTECT, null=True, blank=True, related_name="refusals"
+    )
+    twin = models.ForeignKey(
+        "ledger.Twin", on_delete=models.PROTECT, null=True, blank=True, related_name="refusals"
+    )
+    external_id = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, blank=True)
+    channel = models.CharField(max_length=32, blank=True)
+    territory = models.CharField(max_length=2, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    code = models.CharField(max_length=64)
+    detail = models.TextField()
+    field = models.CharField(max_length=64, blank=True)
+    payload = models.JSONField(default=dict)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["twin", "-recorded_at"], name="refusal_twin_time_idx"),
+            models.Index(fields=["brand", "-recorded_at"], name="refusal_brand_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.external_id}"
+
+
+class TierCounter(models.Model):
+    """Units used so far by a license in a rating period; locked FOR UPDATE while rating."""
+
+    license = models.ForeignKey("ledger.License", on_delete=models.PROTECT, related_name="+")
+    period_start = models.DateField()
+    units = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["license", "period_start"], name="tier_counter_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.license_id} {self.period_start:%Y-%m}: {self.units} units"

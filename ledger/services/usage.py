@@ -1,0 +1,591 @@
+"""Usage capture: check each reported use against its license and the consent in force, rate
+it, and post it to the journal — or refuse it with a stable code the talent can see.
+
+One code path for one event and for a batch: `usage_record` is a batch of one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Brand, User
+from ledger.canonical import iso_utc
+from ledger.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
+from ledger.merkle import canonical_json, sha256_hex
+from ledger.models import (
+    Asset,
+    ConsentVersion,
+    JournalTransaction,
+    License,
+    LicenseVersion,
+    RefusedAttempt,
+    TierCounter,
+    UsageEvent,
+)
+from ledger.money import Money
+from ledger.rates import Rated, Rates, rate_use
+from ledger.selectors.licensing import (
+    activated_versions,
+    consent_history,
+    consent_in_force,
+    version_in_force,
+)
+from ledger.services.journal import Entry, journal_post_batch_within, transaction_reverse
+from ledger.services.postings import AccountCache, revenue_legs
+from ledger.validation import covers
+from ledger.vocabulary import SELL_OFF_KINDS, UseKind
+
+MAX_QUANTITY = 10**12
+MAX_SALE_AMOUNT_MINOR = 10**15
+MAX_BATCH = 1000
+FUTURE_TOLERANCE = timedelta(minutes=5)
+ATTEMPTS = 3  # a concurrent duplicate aborts the batch; the retry then sees it as a replay
+
+# Refusals about rights (license, consent, approval) are kept for the talent to see; refusals of
+# malformed values are the brand's own bug and are only answered.
+RIGHTS_CODES = {
+    "license_inactive",
+    "before_license_start",
+    "kind_not_licensed",
+    "channel_not_licensed",
+    "territory_not_licensed",
+    "consent_revoked",
+    "no_consent",
+    "kind_not_consented",
+    "channel_not_consented",
+    "territory_not_consented",
+    "context_forbidden",
+    "asset_not_approved",
+    "asset_unknown",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UsageInput:
+    external_id: str
+    license_id: int
+    kind: str
+    asset_ref: str
+    channel: str
+    territory: str
+    occurred_at: datetime
+    quantity: int
+    sale_amount_minor: int | None = None
+    context_tags: tuple[str, ...] = ()
+    content_credential: str = ""
+
+    def request_hash(self) -> str:
+        return sha256_hex(
+            canonical_json(
+                {
+                    "external_id": self.external_id,
+                    "license": self.license_id,
+                    "kind": self.kind,
+                    "asset_ref": self.asset_ref,
+                    "channel": self.channel,
+                    "territory": self.territory,
+                    "occurred_at": iso_utc(self.occurred_at),
+                    "quantity": self.quantity,
+                    "sale_amount_minor": self.sale_amount_minor,
+                    "context_tags": sorted(set(self.context_tags)),
+                    "content_credential": self.content_credential,
+                }
+            )
+        )
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one item: accepted, replayed (the first result), refused or conflict."""
+
+    index: int
+    external_id: str
+    status: str
+    event: UsageEvent | None = None
+    error: DomainError | None = None
+
+
+@dataclass(slots=True)
+class _Plan:
+    index: int
+    item: UsageInput
+    license: License
+    version: LicenseVersion
+    asset: Asset
+    new_asset: bool
+    request_hash: str
+    rated: Rated | None = None
+    period_start: date = field(default_factory=date.today)
+
+
+def usage_record(*, brand: Brand, item: UsageInput, now: datetime | None = None) -> Outcome:
+    return usage_record_batch(brand=brand, items=[item], now=now)[0]
+
+
+def usage_record_batch(
+    *, brand: Brand, items: list[UsageInput], now: datetime | None = None
+) -> list[Outcome]:
+    """Record each item on its own (accepted, replayed, refused or conflict), results in order.
+
+    Accepted items are committed together, exactly once: a concurrent request carrying the same
+    external_id makes one of the two fail on the unique constraint and retry, and the retry
+    answers those items as replays of the winner's.
+    """
+    if len(items) > MAX_BATCH:
+        raise InvalidInput(
+            f"A batch holds at most {MAX_BATCH} events.", code="batch_too_large", field="events"
+        )
+    seen: set[str] = set()
+    for item in items:
+        if item.external_id in seen:
+            raise InvalidInput(
+                f"external_id {item.external_id!r} appears twice in the batch.",
+                code="duplicate_external_id",
+                field="external_id",
+            )
+        seen.add(item.external_id)
+    now = now or timezone.now()
+    for attempt in range(ATTEMPTS):
+        try:
+            with transaction.atomic(durable=True):
+                return _record(brand, items, now)
+        except IntegrityError:
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def usage_reverse(
+    *, event: UsageEvent, reason: str, by: User | None = None, now: datetime | None = None
+) -> JournalTransaction:
+    """Post the exact negation of a use's transaction; the use itself stays on record."""
+    if event.transaction_id is None:
+        raise Conflict(
+            "This use was priced at zero: there is nothing to reverse.", code="nothing_to_reverse"
+        )
+    return transaction_reverse(original=event.transaction, reason=reason, now=now)
+
+
+def asset_decide(
+    *, asset: Asset, approve: bool, by: User | None = None, now: datetime | None = None
+) -> Asset:
+    """The talent approves or rejects a generated asset awaiting approval; decided once."""
+    now = now or timezone.now()
+    decision = Asset.Approval.APPROVED if approve else Asset.Approval.REJECTED
+    changed = Asset.objects.filter(pk=asset.pk, approval=Asset.Approval.PENDING).update(
+        approval=decision, decided_at=now, decided_by=by
+    )
+    if changed != 1:
+        raise Conflict("This asset is not awaiting approval.", code="already_decided")
+    asset.refresh_from_db()
+    return asset
+
+
+def _record(brand: Brand, items: list[UsageInput], now: datetime) -> list[Outcome]:
+    hashes = [item.request_hash() for item in items]
+    existing = {
+        event.external_id: event
+        for event in UsageEvent.objects.filter(
+            brand=brand, external_id__in=[item.external_id for item in items]
+        )
+    }
+    licenses = {
+        license.pk: license
+        for license in License.objects.filter(
+            brand=brand, pk__in={item.license_id for item in items}
+        ).select_related("twin__talent")
+    }
+    versions = activated_versions(licenses)
+    consents = consent_history({license.twin_id for license in licenses.values()})
+    assets = {
+        asset.asset_ref: asset
+        for asset in Asset.objects.filter(
+            brand=brand, asset_ref__in={item.asset_ref for item in items}
+        )
+    }
+
+    outcomes: list[Outcome] = []
+    plans: list[_Plan] = []
+    refusals: list[RefusedAttempt] = []
+    published: dict[str, datetime] = {}
+    for index, (item, request_hash) in enumerate(zip(items, hashes, strict=True)):
+        first = existing.get(item.external_id)
+        if first is not None:
+            outcomes.append(_replay(index, item, first, request_hash))
+            continue
+        license = licenses.get(item.license_id)
+        try:
+            if license is None:
+                raise NotFound(
+                    f"License {item.license_id} does not exist or is not yours.",
+                    code="license_not_found",
+                    field="license",
+                )
+            plan = _evaluate(
+                index, item, license, versions.get(license.pk, []), consents, assets, now
+            )
+        except DomainError as error:
+            outcomes.append(Outcome(index, item.external_id, "refused", error=error))
+            if license is not None and error.code in RIGHTS_CODES:
+                refusals.append(_refusal(brand, license, item, error, now))
+            continue
+        plan.request_hash = request_hash
+        if plan.new_asset:
+            assets[item.asset_ref] = plan.asset
+        if item.kind == UseKind.PUBLICATION:
+            earliest = published.get(item.asset_ref) or plan.asset.first_published_at
+            if earliest is None or item.occurred_at < earliest:
+                published[item.asset_ref] = item.occurred_at
+        plans.append(plan)
+        outcomes.append(Outcome(index, item.external_id, "accepted"))
+
+    if plans:
+        _rate(plans)
+        _write(brand, plans, assets, published, outcomes, now)
+    if refusals:
+        RefusedAttempt.objects.bulk_create(refusals)
+    return outcomes
+
+
+def _replay(index: int, item: UsageInput, first: UsageEvent, request_hash: str) -> Outcome:
+    if first.request_hash != request_hash:
+        return Outcome(
+            index,
+            item.external_id,
+            "conflict",
+            error=Conflict(
+                f"external_id {item.external_id!r} was already used for a different event.",
+                code="idempotency_conflict",
+                field="external_id",
+            ),
+        )
+    return Outcome(index, item.external_id, "replayed", event=first)
+
+
+def _evaluate(
+    index: int,
+    item: UsageInput,
+    license: License,
+    versions: list[LicenseVersion],
+    consents: dict[int, list[ConsentVersion]],
+    assets: dict[str, Asset],
+    now: datetime,
+) -> _Plan:
+    """Raise the first reason the use is not allowed; otherwise return what to write."""
+    _check_amounts(item)
+    if item.occurred_at > now + FUTURE_TOLERANCE:
+        raise Refused(
+            "occurred_at is more than 5 minutes in the future.",
+            code="occurred_in_future",
+            field="occurred_at",
+        )
+
+    version = version_in_force(versions, item.occurred_at)
+    if version is None:
+        first_start = min((v.starts_at for v in license.versions.all()), default=None)
+        if first_start is not None and item.occurred_at < first_start:
+            raise Refused(
+                "The use is before the license starts.",
+                code="before_license_start",
+                field="occurred_at",
+            )
+        raise Refused(
+            "The license is not active at occurred_at.",
+            code="license_inactive",
+            field="occurred_at",
+        )
+    if item.kind not in version.use_kinds:
+        raise Refused(
+            f"The license does not cover {item.kind!r} uses.",
+            code="kind_not_licensed",
+            field="kind",
+        )
+    if item.channel not in version.channels:
+        raise Refused(
+            f"The license does not cover the {item.channel!r} channel.",
+            code="channel_not_licensed",
+            field="channel",
+        )
+    if not covers(version.territories, item.territory):
+        raise Refused(
+            f"The license does not cover {item.territory}.",
+            code="territory_not_licensed",
+            field="territory",
+        )
+
+    asset = assets.get(item.asset_ref)
+    consent = _check_consent(item, version, consents.get(license.twin_id, []), asset)
+
+    if item.kind == UseKind.GENERATION:
+        if asset is not None:
+            raise Refused(
+                f"Asset {item.asset_ref!r} was already generated.",
+                code="asset_exists",
+                field="asset_ref",
+            )
+        approval = (
+            Asset.Approval.PENDING
+            if consent.requires_output_approval
+            else Asset.Approval.NOT_REQUIRED
+        )
+        asset = Asset(
+            brand_id=license.brand_id,
+            license=license,
+            twin_id=license.twin_id,
+            asset_ref=item.asset_ref,
+            content_credential=item.content_credential,
+            generated_at=item.occurred_at,
+            approval=approval,
+        )
+        return _Plan(index, item, license, version, asset, True, "")
+    if asset is None or asset.twin_id != license.twin_id:
+        raise Refused(
+            f"No generated asset {item.asset_ref!r} of this twin.",
+            code="asset_unknown",
+            field="asset_ref",
+        )
+    if asset.approval in (Asset.Approval.PENDING, Asset.Approval.REJECTED):
+        raise Refused(
+            f"Asset {item.asset_ref!r} is {asset.get_approval_display().lower()}: the talent must approve it first.",
+            code="asset_not_approved",
+            field="asset_ref",
+        )
+    return _Plan(index, item, license, version, asset, False, "")
+
+
+def _check_amounts(item: UsageInput) -> None:
+    if not 1 <= item.quantity <= MAX_QUANTITY:
+        raise Refused(
+            f"quantity must be between 1 and {MAX_QUANTITY}.",
+            code="invalid_quantity",
+            field="quantity",
+        )
+    if item.kind == UseKind.SALE:
+        if (
+            item.sale_amount_minor is None
+            or not 1 <= item.sale_amount_minor <= MAX_SALE_AMOUNT_MINOR
+        ):
+            raise Refused(
+                f"A sale needs sale_amount_minor between 1 and {MAX_SALE_AMOUNT_MINOR}.",
+                code="invalid_sale_amount",
+                field="sale_amount_minor",
+            )
+    elif item.sale_amount_minor is not None:
+        raise Refused(
+            "sale_amount_minor is only for sale uses.",
+            code="invalid_sale_amount",
+            field="sale_amount_minor",
+        )
+
+
+def _check_consent(
+    item: UsageInput, version: LicenseVersion, history: list[ConsentVersion], asset: Asset | None
+) -> ConsentVersion:
+    consent = consent_in_force(history, item.occurred_at)
+    if consent is None:
+        raise Refused(
+            "The twin had no consent in force at occurred_at.",
+            code="no_consent",
+            field="occurred_at",
+        )
+    if consent.revoked and not _in_sell_off(item, version, consent, asset):
+        raise Refused(
+            f"The talent revoked consent on {consent.effective_from:%Y-%m-%d %H:%M} UTC.",
+            code="consent_revoked",
+            field="occurred_at",
+        )
+    if item.kind not in consent.allowed_kinds:
+        raise Refused(
+            f"The talent does not consent to {item.kind!r} uses.",
+            code="kind_not_consented",
+            field="kind",
+        )
+    if item.channel not in consent.allowed_channels:
+        raise Refused(
+            f"The talent does not consent to the {item.channel!r} channel.",
+            code="channel_not_consented",
+            field="channel",
+        )
+    if not covers(consent.allowed_territories, item.territory):
+        raise Refused(
+            f"The talent does not consent to uses in {item.territory}.",
+            code="territory_not_consented",
+            field="territory",
+        )
+    forbidden = sorted(set(item.context_tags) & set(consent.forbidden_contexts))
+    if forbidden:
+        raise Refused(
+            f"The talent forbids the context {', '.join(forbidden)}.",
+            code="context_forbidden",
+            field="context_tags",
+        )
+    return consent
+
+
+def _in_sell_off(
+    item: UsageInput, version: LicenseVersion, revocation: ConsentVersion, asset: Asset | None
+) -> bool:
+    """Impressions and sales of an asset published before the revocation, until sell-off ends."""
+    return (
+        item.kind in SELL_OFF_KINDS
+        and asset is not None
+        and asset.first_published_at is not None
+        and asset.first_published_at < revocation.effective_from
+        and item.occurred_at <= revocation.effective_from + timedelta(days=version.sell_off_days)
+    )
+
+
+def _rate(plans: list[_Plan]) -> None:
+    """Price every plan in order; per-asset tiers count under a locked per-period counter row."""
+    for plan in plans:
+        plan.period_start = plan.item.occurred_at.date().replace(day=1)
+    tiered = sorted({(p.license.pk, p.period_start) for p in plans if _uses_tiers(p)})
+    counters = _lock_counters(tiered)
+    for plan in plans:
+        key = (plan.license.pk, plan.period_start)
+        plan.rated = rate_use(
+            Rates.parse(plan.version.rates),
+            kind=plan.item.kind,
+            channel=plan.item.channel,
+            quantity=plan.item.quantity,
+            sale_amount_minor=plan.item.sale_amount_minor,
+            already_used=counters.get(key, 0),
+            currency=plan.license.currency,
+        )
+        if plan.rated.tier_units:
+            counters[key] += plan.rated.tier_units
+    for (license_id, period_start), units in counters.items():
+        TierCounter.objects.filter(license_id=license_id, period_start=period_start).update(
+            units=units
+        )
+
+
+def _uses_tiers(plan: _Plan) -> bool:
+    return plan.item.kind == UseKind.GENERATION and bool(plan.version.rates.get("per_asset"))
+
+
+def _lock_counters(keys: list[tuple[int, date]]) -> dict[tuple[int, date], int]:
+    """Lock the counter rows in a fixed order (no deadlocks), creating missing ones first."""
+    if not keys:
+        return {}
+    TierCounter.objects.bulk_create(
+        [TierCounter(license_id=lic, period_start=start, units=0) for lic, start in keys],
+        ignore_conflicts=True,
+    )
+    counters: dict[tuple[int, date], int] = {}
+    for lic, start in keys:
+        counter = TierCounter.objects.select_for_update().get(license_id=lic, period_start=start)
+        counters[(lic, start)] = counter.units
+    return counters
+
+
+def _write(
+    brand: Brand,
+    plans: list[_Plan],
+    assets: dict[str, Asset],
+    published: dict[str, datetime],
+    outcomes: list[Outcome],
+    now: datetime,
+) -> None:
+    new_assets = [plan.asset for plan in plans if plan.new_asset]
+    Asset.objects.bulk_create(sorted(new_assets, key=lambda a: a.asset_ref))
+    for asset_ref, first_published_at in published.items():
+        asset = assets[asset_ref]
+        Asset.objects.filter(pk=asset.pk).exclude(
+            first_published_at__lte=first_published_at
+        ).update(first_published_at=first_published_at)
+
+    accounts = AccountCache()
+    priced = [plan for plan in plans if plan.rated.gross.minor]
+    entries = [
+        Entry(
+            kind=JournalTransaction.Kind.USAGE,
+            source=f"usage:{brand.pk}",
+            idempotency_key=plan.item.external_id,
+            occurred_at=plan.item.occurred_at,
+            legs=revenue_legs(
+                gross=plan.rated.gross,
+                brand=brand,
+                talent=plan.license.twin.talent,
+                agency=plan.version.agency,
+                agency_commission_pct=plan.version.agency_commission_pct,
+                platform_fee_pct=plan.version.platform_fee_pct,
+                accounts=accounts,
+            ),
+        )
+        for plan in priced
+    ]
+    transactions = dict(
+        zip((p.index for p in priced), journal_post_batch_within(entries, now=now), strict=True)
+    )
+    events = [_event(brand, plan, transactions.get(plan.index), now) for plan in plans]
+    # Inserted in external_id order: two batches sharing ids then wait on each other's unique
+    # index entries in the same order, instead of deadlocking.
+    UsageEvent.objects.bulk_create(sorted(events, key=lambda e: e.external_id))
+    by_index = dict(zip((p.index for p in plans), events, strict=True))
+    for outcome in outcomes:
+        if outcome.status == "accepted":
+            outcome.event = by_index[outcome.index]
+
+
+def _event(brand: Brand, plan: _Plan, tx: JournalTransaction | None, now: datetime) -> UsageEvent:
+    item = plan.item
+    gross: Money = plan.rated.gross
+    return UsageEvent(
+        brand=brand,
+        external_id=item.external_id,
+        license=plan.license,
+        license_version=plan.version,
+        twin_id=plan.license.twin_id,
+        asset=plan.asset,
+        kind=item.kind,
+        channel=item.channel,
+        territory=item.territory,
+        occurred_at=item.occurred_at,
+        recorded_at=now,
+        quantity=item.quantity,
+        sale_amount_minor=item.sale_amount_minor,
+        context_tags=sorted(set(item.context_tags)),
+        content_credential=item.content_credential,
+        currency=gross.currency,
+        gross_minor=gross.minor,
+        rating={
+            "lines": plan.rated.lines,
+            "license_version": plan.version.version,
+            "agency_commission_pct": str(plan.version.agency_commission_pct),
+            "platform_fee_pct": str(plan.version.platform_fee_pct),
+        },
+        period_start=plan.period_start,
+        request_hash=plan.request_hash,
+        transaction=tx,
+    )
+
+
+def _refusal(
+    brand: Brand, license: License, item: UsageInput, error: DomainError, now: datetime
+) -> RefusedAttempt:
+    payload: dict[str, Any] = {
+        "asset_ref": item.asset_ref,
+        "quantity": item.quantity,
+        "context_tags": list(item.context_tags),
+    }
+    return RefusedAttempt(
+        brand=brand,
+        license=license,
+        twin_id=license.twin_id,
+        external_id=item.external_id,
+        kind=item.kind,
+        channel=item.channel,
+        territory=item.territory,
+        occurred_at=item.occurred_at,
+        code=error.code,
+        detail=error.detail,
+        field=error.field,
+        payload=payload,
+        recorded_at=now,
+    )
