@@ -23,44 +23,57 @@ BEGIN
 END;
 $$;
 
--- Per transaction and currency, postings sum to zero; a transaction has at least two postings;
--- each posting's currency is its account's and its occurred_at is its transaction's.
--- Deferred to commit, so the postings of one transaction may be inserted one by one.
+-- At COMMIT, per journal transaction (one check per transaction, not per posting): it has at
+-- least two postings and they sum to zero in every currency. Deferred, so a transaction's row
+-- and its postings can be written in any order inside one database transaction.
 CREATE FUNCTION ledger_check_transaction_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    tx_id bigint;
-    bad_currency text;
     n_postings int;
+    bad_currency text;
 BEGIN
-    IF TG_TABLE_NAME = 'ledger_posting' THEN
-        tx_id := NEW.transaction_id;
-    ELSE
-        tx_id := NEW.id;
-    END IF;
-
-    SELECT count(*) INTO n_postings FROM ledger_posting WHERE transaction_id = tx_id;
+    SELECT coalesce(sum(n), 0), (array_agg(currency) FILTER (WHERE total <> 0))[1]
+      INTO n_postings, bad_currency
+      FROM (SELECT currency, count(*) AS n, sum(amount_minor) AS total
+              FROM ledger_posting WHERE transaction_id = NEW.id GROUP BY currency) per_currency;
     IF n_postings < 2 THEN
-        RAISE EXCEPTION 'ledger: transaction % has % postings; at least 2 are required', tx_id, n_postings
+        RAISE EXCEPTION 'ledger: transaction % has % postings; at least 2 are required', NEW.id, n_postings
             USING ERRCODE = 'check_violation';
     END IF;
-
-    SELECT p.currency INTO bad_currency
-      FROM ledger_posting p
-     WHERE p.transaction_id = tx_id
-     GROUP BY p.currency
-    HAVING sum(p.amount_minor) <> 0
-     LIMIT 1;
     IF bad_currency IS NOT NULL THEN
-        RAISE EXCEPTION 'ledger: transaction % does not balance in %', tx_id, bad_currency
+        RAISE EXCEPTION 'ledger: transaction % does not balance in %', NEW.id, bad_currency
             USING ERRCODE = 'check_violation';
     END IF;
+    RETURN NULL;
+END;
+$$;
 
-    PERFORM 1
-       FROM ledger_posting p
-       JOIN ledger_ledgeraccount a ON a.id = p.account_id
-       JOIN ledger_journaltransaction t ON t.id = p.transaction_id
-      WHERE p.transaction_id = tx_id
-        AND (p.currency <> a.currency OR p.occurred_at <> t.occurred_at);
+CREATE CONSTRAINT TRIGGER ledger_transaction_balanced
+    AFTER INSERT ON ledger_journaltransaction DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION ledger_check_transaction_balanced();
+
+-- Per INSERT (or COPY) statement into ledger_posting, set-based over the new rows: all the
+-- postings of a transaction arrive in one statement (so none can be added to a transaction
+-- later, when its balance check has passed), each in its account's currency and at its
+-- transaction's time.
+CREATE FUNCTION ledger_check_new_postings() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    tx_id bigint;
+BEGIN
+    SELECT n.transaction_id INTO tx_id
+      FROM (SELECT transaction_id, count(*) AS n FROM new_postings GROUP BY transaction_id) n
+     WHERE n.n <> (SELECT count(*) FROM ledger_posting p WHERE p.transaction_id = n.transaction_id)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'ledger: transaction % already had postings; a transaction''s postings are written once', tx_id
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+
+    SELECT p.transaction_id INTO tx_id
+      FROM new_postings p
+      JOIN ledger_ledgeraccount a ON a.id = p.account_id
+      JOIN ledger_journaltransaction t ON t.id = p.transaction_id
+     WHERE p.currency <> a.currency OR p.occurred_at <> t.occurred_at
+     LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'ledger: transaction % has a posting whose currency or time disagrees', tx_id
             USING ERRCODE = 'check_violation';
@@ -69,13 +82,9 @@ BEGIN
 END;
 $$;
 
-CREATE CONSTRAINT TRIGGER ledger_posting_balanced
-    AFTER INSERT ON ledger_posting DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION ledger_check_transaction_balanced();
-
-CREATE CONSTRAINT TRIGGER ledger_transaction_has_postings
-    AFTER INSERT ON ledger_journaltransaction DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION ledger_check_transaction_balanced();
+CREATE TRIGGER ledger_posting_statement_checks
+    AFTER INSERT ON ledger_posting REFERENCING NEW TABLE AS new_postings
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_check_new_postings();
 """
 
 PROTECT = """
@@ -86,9 +95,10 @@ CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
 """
 
 BACKWARD = """
-DROP TRIGGER IF EXISTS ledger_posting_balanced ON ledger_posting;
-DROP TRIGGER IF EXISTS ledger_transaction_has_postings ON ledger_journaltransaction;
+DROP TRIGGER IF EXISTS ledger_posting_statement_checks ON ledger_posting;
+DROP TRIGGER IF EXISTS ledger_transaction_balanced ON ledger_journaltransaction;
 {drops}
+DROP FUNCTION IF EXISTS ledger_check_new_postings();
 DROP FUNCTION IF EXISTS ledger_check_transaction_balanced();
 DROP FUNCTION IF EXISTS ledger_refuse_change();
 """

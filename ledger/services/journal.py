@@ -18,6 +18,7 @@ from django.utils import timezone
 from ledger.canonical import body_of, content_hash, transaction_body, transaction_canonical
 from ledger.models import JournalTransaction, LedgerAccount, Posting
 from ledger.money import Money
+from ledger.services.bulk import allocate_ids, copy_rows, loaded
 
 IDEMPOTENCY_CONSTRAINT = "journal_tx_idempotency_key_unique"
 REVERSAL_CONSTRAINT = "ledger_journaltransaction_reverses_id_key"
@@ -179,7 +180,7 @@ class Entry:
 def journal_post_batch_within(
     entries: Sequence[Entry], *, now: datetime | None = None
 ) -> list[JournalTransaction]:
-    """Post many new transactions with two INSERTs, inside the caller's atomic block.
+    """Post many new transactions with two COPY statements, inside the caller's atomic block.
 
     For bulk writers that keep their own idempotency record (usage events do): every key must be
     new, and a key that is not raises IntegrityError from the unique constraint, which aborts the
@@ -190,7 +191,6 @@ def journal_post_batch_within(
     if not entries:
         return []
     recorded_at = now or timezone.now()
-    rows = []
     for entry in entries:
         _validate(
             kind=entry.kind,
@@ -199,6 +199,9 @@ def journal_post_batch_within(
             occurred_at=entry.occurred_at,
             legs=entry.legs,
         )
+    ids = allocate_ids(JournalTransaction, len(entries))
+    rows = []
+    for tx_id, entry in zip(ids, entries, strict=True):
         body = transaction_body(
             kind=entry.kind,
             source=entry.source,
@@ -212,6 +215,7 @@ def journal_post_batch_within(
         )
         rows.append(
             JournalTransaction(
+                id=tx_id,
                 kind=entry.kind,
                 source=entry.source,
                 idempotency_key=entry.idempotency_key,
@@ -221,19 +225,36 @@ def journal_post_batch_within(
                 content_hash=content_hash(transaction_canonical(body, recorded_at=recorded_at)),
             )
         )
-    JournalTransaction.objects.bulk_create(rows)
-    Posting.objects.bulk_create(
-        Posting(
-            transaction=tx,
-            account=leg.account,
-            currency=leg.amount.currency,
-            amount_minor=leg.amount.minor,
-            occurred_at=entry.occurred_at,
-        )
-        for tx, entry in zip(rows, entries, strict=True)
-        for leg in entry.legs
+    copy_rows(
+        JournalTransaction,
+        TRANSACTION_COLUMNS,
+        ([getattr(tx, name) for name in TRANSACTION_COLUMNS] for tx in rows),
     )
-    return rows
+    # All postings in one COPY statement: the database requires a transaction's postings to
+    # arrive together (see migration 0002).
+    copy_rows(
+        Posting,
+        POSTING_COLUMNS,
+        (
+            (tx.pk, leg.account.pk, leg.amount.currency, leg.amount.minor, entry.occurred_at)
+            for tx, entry in zip(rows, entries, strict=True)
+            for leg in entry.legs
+        ),
+    )
+    return [loaded(tx) for tx in rows]
+
+
+TRANSACTION_COLUMNS = [
+    "id",
+    "kind",
+    "source",
+    "idempotency_key",
+    "occurred_at",
+    "recorded_at",
+    "memo",
+    "content_hash",
+]
+POSTING_COLUMNS = ["transaction", "account", "currency", "amount_minor", "occurred_at"]
 
 
 def transaction_reverse(

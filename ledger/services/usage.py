@@ -35,6 +35,7 @@ from ledger.selectors.licensing import (
     consent_in_force,
     version_in_force,
 )
+from ledger.services.bulk import allocate_ids, copy_rows, loaded
 from ledger.services.journal import Entry, journal_post_batch_within, transaction_reverse
 from ledger.services.postings import AccountCache, revenue_legs
 from ledger.validation import covers
@@ -241,6 +242,9 @@ def _record(brand: Brand, items: list[UsageInput], now: datetime) -> list[Outcom
             earliest = published.get(item.asset_ref) or plan.asset.first_published_at
             if earliest is None or item.occurred_at < earliest:
                 published[item.asset_ref] = item.occurred_at
+                # Later items of this batch see the publication, as they would one batch later
+                # (impressions in a sell-off window need it).
+                plan.asset.first_published_at = item.occurred_at
         plans.append(plan)
         outcomes.append(Outcome(index, item.external_id, "accepted"))
 
@@ -446,10 +450,13 @@ def _rate(plans: list[_Plan]) -> None:
         plan.period_start = plan.item.occurred_at.date().replace(day=1)
     tiered = sorted({(p.license.pk, p.period_start) for p in plans if _uses_tiers(p)})
     counters = _lock_counters(tiered)
+    rates: dict[int, Rates] = {}
     for plan in plans:
         key = (plan.license.pk, plan.period_start)
+        if plan.version.pk not in rates:
+            rates[plan.version.pk] = Rates.parse(plan.version.rates)
         plan.rated = rate_use(
-            Rates.parse(plan.version.rates),
+            rates[plan.version.pk],
             kind=plan.item.kind,
             channel=plan.item.channel,
             quantity=plan.item.quantity,
@@ -492,8 +499,15 @@ def _write(
     outcomes: list[Outcome],
     now: datetime,
 ) -> None:
-    new_assets = [plan.asset for plan in plans if plan.new_asset]
-    Asset.objects.bulk_create(sorted(new_assets, key=lambda a: a.asset_ref))
+    new_assets = sorted((plan.asset for plan in plans if plan.new_asset), key=lambda a: a.asset_ref)
+    if new_assets:
+        for asset, asset_id in zip(new_assets, allocate_ids(Asset, len(new_assets)), strict=True):
+            asset.id = asset_id
+        copy_rows(
+            Asset, ASSET_COLUMNS, ([getattr(a, n) for n in ASSET_ATTNAMES] for a in new_assets)
+        )
+        for asset in new_assets:
+            loaded(asset)
     for asset_ref, first_published_at in published.items():
         asset = assets[asset_ref]
         Asset.objects.filter(pk=asset.pk).exclude(
@@ -524,13 +538,28 @@ def _write(
         zip((p.index for p in priced), journal_post_batch_within(entries, now=now), strict=True)
     )
     events = [_event(brand, plan, transactions.get(plan.index), now) for plan in plans]
-    # Inserted in external_id order: two batches sharing ids then wait on each other's unique
+    for event, event_id in zip(events, allocate_ids(UsageEvent, len(events)), strict=True):
+        event.id = event_id
+    # Written in external_id order: two batches sharing ids then wait on each other's unique
     # index entries in the same order, instead of deadlocking.
-    UsageEvent.objects.bulk_create(sorted(events, key=lambda e: e.external_id))
+    copy_rows(
+        UsageEvent,
+        USAGE_COLUMNS,
+        (
+            [getattr(event, attname) for attname in USAGE_ATTNAMES]
+            for event in sorted(events, key=lambda e: e.external_id)
+        ),
+    )
     by_index = dict(zip((p.index for p in plans), events, strict=True))
     for outcome in outcomes:
         if outcome.status == "accepted":
-            outcome.event = by_index[outcome.index]
+            outcome.event = loaded(by_index[outcome.index])
+
+
+USAGE_COLUMNS = [field.name for field in UsageEvent._meta.concrete_fields]
+USAGE_ATTNAMES = [field.attname for field in UsageEvent._meta.concrete_fields]
+ASSET_COLUMNS = [field.name for field in Asset._meta.concrete_fields]
+ASSET_ATTNAMES = [field.attname for field in Asset._meta.concrete_fields]
 
 
 def _event(brand: Brand, plan: _Plan, tx: JournalTransaction | None, now: datetime) -> UsageEvent:

@@ -29,18 +29,43 @@ def raw_transaction(key: str) -> JournalTransaction:
     )
 
 
+def postings(tx: JournalTransaction, *legs: tuple) -> None:
+    """Write a transaction's postings the way the services do: in one INSERT statement."""
+    Posting.objects.bulk_create(
+        Posting(
+            transaction=tx, account=account, currency=currency, amount_minor=amount, occurred_at=T0
+        )
+        for account, currency, amount in legs
+    )
+
+
 def test_an_unbalanced_transaction_fails_at_commit():
     brand, talent, _ = accounts_for()
     with pytest.raises(IntegrityError, match="does not balance in EUR"), transaction.atomic():
         tx = raw_transaction("unbalanced")
-        Posting.objects.create(
-            transaction=tx, account=brand, currency="EUR", amount_minor=100, occurred_at=T0
-        )
-        Posting.objects.create(
-            transaction=tx, account=talent, currency="EUR", amount_minor=-99, occurred_at=T0
-        )
+        postings(tx, (brand, "EUR", 100), (talent, "EUR", -99))
         # Inside the block the rows are accepted: the check is deferred to COMMIT.
         assert tx.postings.count() == 2
+    assert journal_size() == (0, 0)
+
+
+def test_postings_cannot_be_added_to_a_committed_transaction():
+    brand, talent, _ = accounts_for()
+    with transaction.atomic():
+        tx = raw_transaction("balanced")
+        postings(tx, (brand, "EUR", 100), (talent, "EUR", -100))
+    # A balanced pair added later would keep the sums at zero but change history.
+    with pytest.raises(IntegrityError, match="already had postings"), transaction.atomic():
+        postings(tx, (brand, "EUR", 5), (talent, "EUR", -5))
+    assert journal_size() == (1, 2)
+
+
+def test_a_transactions_postings_must_arrive_in_one_statement():
+    brand, talent, _ = accounts_for()
+    with pytest.raises(IntegrityError, match="already had postings"), transaction.atomic():
+        tx = raw_transaction("piecemeal")
+        postings(tx, (brand, "EUR", 100))
+        postings(tx, (talent, "EUR", -100))
     assert journal_size() == (0, 0)
 
 
@@ -50,14 +75,11 @@ def test_a_transaction_without_postings_fails_at_commit():
     assert journal_size() == (0, 0)
 
 
-def test_a_posting_in_another_currency_than_its_account_fails_at_commit():
+def test_a_posting_in_another_currency_than_its_account_is_refused():
     brand, talent, _ = accounts_for("EUR")
     with pytest.raises(IntegrityError, match="currency or time"), transaction.atomic():
         tx = raw_transaction("wrong-currency")
-        for account, amount in ((brand, 100), (talent, -100)):
-            Posting.objects.create(
-                transaction=tx, account=account, currency="USD", amount_minor=amount, occurred_at=T0
-            )
+        postings(tx, (brand, "USD", 100), (talent, "USD", -100))
     assert journal_size() == (0, 0)
 
 
