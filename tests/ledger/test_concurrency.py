@@ -12,10 +12,13 @@ from django.db import connection, transaction
 
 from ledger.models import BlockEntry, JournalTransaction, LedgerAccount, Posting
 from ledger.money import Money
+from ledger.services import journal
 from ledger.services.accounts import ledger_account_get_or_create
 from ledger.services.journal import (
     AlreadyReversed,
+    Entry,
     Leg,
+    journal_post_batch_within,
     journal_post_within,
     transaction_reverse,
 )
@@ -93,7 +96,48 @@ def test_concurrent_account_creation_yields_one_account():
     assert len(set(ids)) == 1
 
 
-def test_sealing_waits_for_a_lower_id_that_commits_later_and_seals_it():
+def pause_after_ids_drawn(monkeypatch, reached: threading.Event, go_on: threading.Event) -> None:
+    """Hold the bulk writer of thread "slow" between drawing its ids and writing its rows.
+
+    A timing window cannot be produced on demand by the database, so this wraps (does not
+    replace) the real id allocation: the slow writer stops right after it, rows unwritten.
+    """
+    real_allocate = journal.allocate_ids
+
+    def allocate_then_pause(model, count):
+        ids = real_allocate(model, count)
+        if threading.current_thread().name == "slow":
+            reached.set()
+            assert go_on.wait(timeout=30)
+        return ids
+
+    monkeypatch.setattr(journal, "allocate_ids", allocate_then_pause)
+
+
+def post_slowly_one_by_one(brand, talent, key: str) -> int:
+    return journal_post_within(
+        kind="usage",
+        source="t",
+        idempotency_key=key,
+        occurred_at=T0,
+        legs=[Leg(brand, Money(7, "EUR")), Leg(talent, Money(-7, "EUR"))],
+    ).transaction.pk
+
+
+def post_slowly_in_bulk(brand, talent, key: str) -> int:
+    """The COPY path draws its ids before writing them: the same guarantee must hold."""
+    entry = Entry(
+        kind="usage",
+        source="t",
+        idempotency_key=key,
+        occurred_at=T0,
+        legs=[Leg(brand, Money(7, "EUR")), Leg(talent, Money(-7, "EUR"))],
+    )
+    return journal_post_batch_within([entry])[0].pk
+
+
+@pytest.mark.parametrize("post_slowly", [post_slowly_one_by_one, post_slowly_in_bulk])
+def test_sealing_waits_for_a_lower_id_that_commits_later_and_seals_it(post_slowly, monkeypatch):
     """The pitfall: id N+1 commits, a sealer runs, then id N commits.
 
     A sealer that took "everything up to the highest id I can see" would seal N+1, remember
@@ -101,20 +145,16 @@ def test_sealing_waits_for_a_lower_id_that_commits_later_and_seals_it():
     """
     brand, talent, _ = accounts_for()
     slow_inserted, let_slow_commit = threading.Event(), threading.Event()
+    pause_after_ids_drawn(monkeypatch, slow_inserted, let_slow_commit)
 
     def slow_writer() -> int:
+        threading.current_thread().name = "slow"
         try:
             with transaction.atomic():
-                tx = journal_post_within(
-                    kind="usage",
-                    source="t",
-                    idempotency_key="slow",
-                    occurred_at=T0,
-                    legs=[Leg(brand, Money(7, "EUR")), Leg(talent, Money(-7, "EUR"))],
-                ).transaction
-                slow_inserted.set()
+                tx_id = post_slowly(brand, talent, "slow")
+                slow_inserted.set()  # the bulk writer set it already, rows unwritten
                 assert let_slow_commit.wait(timeout=30)
-            return tx.pk
+            return tx_id
         finally:
             connection.close()
 
