@@ -176,10 +176,13 @@ class Money:
         return Money(quotient, self.currency)
 
     def percent(self, pct: int | Decimal) -> Money:
-        """`round_half_even(self * pct / 100)`, the SPEC's rule for every percentage."""
-        with localcontext(_EXACT):
-            exact = self.minor * _to_decimal(pct) / HUNDRED
-        return Money(round_half_even(exact), self.currency)
+        """`round_half_even(self * pct / 100)`, the SPEC's rule for every percentage.
+
+        Exact: the percentage as a fraction of integers, then one half-even rounding in integer
+        arithmetic (no decimal context, so no precision limit and no double rounding).
+        """
+        numerator, denominator = _to_decimal(pct).as_integer_ratio()
+        return self.ratio(numerator, denominator * 100)
 
     def major_str(self) -> str:
         """The amount in major units as a plain decimal string ("1234.50")."""
