@@ -11,7 +11,20 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ledger.models import Block, BlockEntry, JournalTransaction, LedgerAccount, Posting
+from ledger.models import (
+    Asset,
+    Block,
+    BlockEntry,
+    ConsentVersion,
+    JournalTransaction,
+    LedgerAccount,
+    License,
+    LicenseVersion,
+    Posting,
+    RefusedAttempt,
+    Twin,
+    UsageEvent,
+)
 from ledger.money import Money
 from ledger.selectors.balances import account_balance
 
@@ -194,3 +207,98 @@ class BlockAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = fields
     inlines = (BlockEntryInline,)
+
+
+# Licensing and usage: written by services (consent and license versions, decisions and uses are
+# history and append-only), so the admin shows them and changes nothing.
+
+
+class ConsentVersionInline(ReadOnlyInline):
+    model = ConsentVersion
+    fields = (
+        "version",
+        "effective_from",
+        "revoked",
+        "allowed_kinds",
+        "allowed_channels",
+        "allowed_territories",
+        "forbidden_contexts",
+        "requires_output_approval",
+    )
+    ordering = ("-version",)
+
+
+@admin.register(Twin)
+class TwinAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "name", "talent", "created_at")
+    list_select_related = ("talent",)
+    search_fields = ("name", "talent__legal_name", "talent__display_name")
+    inlines = [ConsentVersionInline]
+
+
+class LicenseVersionInline(ReadOnlyInline):
+    model = LicenseVersion
+    fields = (
+        "version",
+        "starts_at",
+        "ends_at",
+        "use_kinds",
+        "channels",
+        "territories",
+        "brand_category",
+        "exclusive",
+        "rates",
+        "agency_commission_pct",
+        "platform_fee_pct",
+    )
+    ordering = ("-version",)
+
+
+@admin.register(License)
+class LicenseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "brand", "twin", "currency", "status", "active_version")
+    list_select_related = ("brand", "twin", "active_version")
+    list_filter = ("status", "currency")
+    search_fields = ("brand__name", "twin__name")
+    inlines = [LicenseVersionInline]
+
+
+@admin.register(Asset)
+class AssetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("asset_ref", "brand", "twin", "approval", "generated_at", "first_published_at")
+    list_select_related = ("brand", "twin")
+    list_filter = ("approval",)
+    search_fields = ("asset_ref", "content_credential")
+
+
+@admin.register(UsageEvent)
+class UsageEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "external_id",
+        "brand",
+        "license",
+        "kind",
+        "channel",
+        "territory",
+        "quantity",
+        "gross",
+        "occurred_at",
+    )
+    list_select_related = ("brand", "license")
+    list_filter = ("kind", "channel", "currency")
+    search_fields = ("external_id", "content_credential")
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
+
+    @admin.display(description="gross")
+    def gross(self, obj: UsageEvent) -> str:
+        return str(Money(obj.gross_minor, obj.currency))
+
+
+@admin.register(RefusedAttempt)
+class RefusedAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("external_id", "brand", "license", "code", "kind", "channel", "recorded_at")
+    list_select_related = ("brand", "license")
+    list_filter = ("code",)
+    search_fields = ("external_id",)
+    show_full_result_count = False
