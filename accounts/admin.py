@@ -18,8 +18,10 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
+from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 
-from .models import Agency, AgencyMembership, Brand, BrandMembership, Talent, User
+from .models import Agency, AgencyMembership, Brand, BrandAPIKey, BrandMembership, Talent, User
 
 
 def _normalize_email(email: str) -> str:
@@ -210,3 +212,22 @@ class BrandAdmin(admin.ModelAdmin):
     @admin.display(description="members", ordering="_member_count")
     def member_count(self, brand: Brand) -> int:
         return brand._member_count
+
+
+# The library's own APIKey model is unused (brand keys below carry their brand), so its admin
+# goes; a brand key created here is shown once, in the confirmation message, like the API's.
+admin.site.unregister(APIKey)
+
+
+@admin.register(BrandAPIKey)
+class BrandAPIKeyAdmin(APIKeyModelAdmin):
+    list_display = ("prefix", "name", "brand", "created", "expiry_date", "_has_expired", "revoked")
+    list_filter = ("revoked", "created")
+    search_fields = ("name", "prefix", "brand__name")
+    autocomplete_fields = ("brand",)
+    exclude = ("created_by",)
+
+    def save_model(self, request, obj, form=None, change=False):
+        if not obj.pk:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from rest_framework_api_key.models import AbstractAPIKey
 
 from ledger.fields import CurrencyField
 
@@ -183,3 +184,20 @@ class BrandMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.brand} ({self.role})"
+
+
+class BrandAPIKey(AbstractAPIKey):
+    """A brand's key for the usage API. Only a hash is stored; the key is shown once at creation.
+
+    The key reads `<prefix>.<secret>`: the prefix finds the row, the SHA-512 of the whole key
+    must match `hashed_key`. A revoked key stays revoked (the library refuses to un-revoke).
+    """
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="api_keys")
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "brand API key"
+        verbose_name_plural = "brand API keys"

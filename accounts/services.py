@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .models import Agency, AgencyMembership, Brand, BrandMembership, Talent, User
+from .models import Agency, AgencyMembership, Brand, BrandAPIKey, BrandMembership, Talent, User
 
 Percent = Decimal | int | str
 
@@ -140,3 +140,29 @@ def brand_create(
             membership.full_clean()
             membership.save()
         return brand
+
+
+def brand_api_key_create(
+    *, brand: Brand, name: str, by: User | None = None
+) -> tuple[BrandAPIKey, str]:
+    """A new API key for `brand`: returns the row and the raw key, which is never stored.
+
+    Only the SHA-512 of the key is kept, so the caller must hand the raw key to the brand now;
+    a lost key is revoked and replaced, not recovered.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "An API key needs a name."})
+    with transaction.atomic():
+        key = BrandAPIKey(brand=brand, name=name, created_by=by)
+        raw = BrandAPIKey.objects.assign_key(key)
+        key.full_clean()
+        key.save(force_insert=True)
+        return key, raw
+
+
+def brand_api_key_revoke(*, key: BrandAPIKey) -> BrandAPIKey:
+    """Revoke `key` for good; revoking a revoked key changes nothing."""
+    BrandAPIKey.objects.filter(pk=key.pk, revoked=False).update(revoked=True)
+    key.refresh_from_db()
+    return key

@@ -21,6 +21,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
     "accounts",
     "ledger",
 ]
@@ -80,9 +82,48 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 
+# API throttling: per brand API key, and per logged-in user (fixed one-second/minute windows in
+# the default cache; Redis in production so that every worker counts against one quota).
+API_KEY_THROTTLE_RATE = env("API_KEY_THROTTLE_RATE", default="6000/min")
+USER_THROTTLE_RATE = env("USER_THROTTLE_RATE", default="1200/min")
+
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # The API key comes first: its WWW-Authenticate header makes a missing login a 401, not a 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "ledger.api.authentication.BrandAPIKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "ledger.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "ledger.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "ledger.api.throttling.APIKeyRateThrottle",
+        "ledger.api.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {"api_key": API_KEY_THROTTLE_RATE, "user": USER_THROTTLE_RATE},
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Twin Ledger API",
+    "DESCRIPTION": (
+        "Consent-gated licensing and usage capture for AI digital twins. Every error is "
+        '`{"code": "...", "detail": "...", "field": "..."}`; `code` is stable, `field` names the '
+        "input at fault (e.g. `events[3].quantity`) or is empty."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "UseKindEnum": "ledger.vocabulary.UseKind",
+        "AssetApprovalEnum": "ledger.api.serializers.ASSET_APPROVALS",
+        "LicenseStatusEnum": "ledger.api.serializers.LICENSE_STATUSES",
+        "LicenseVersionStateEnum": "ledger.api.serializers.VERSION_STATES",
+        "UsageEventStatusEnum": "ledger.api.serializers.USAGE_EVENT_STATUSES",
+        "UsageOutcomeEnum": "ledger.api.serializers.OUTCOMES",
+    },
 }
 
 # Ledger: how many journal transactions one sealed block holds at most.

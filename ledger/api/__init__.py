@@ -1,0 +1,1 @@
+"""The v1 HTTP API (DRF): thin views over the services and selectors; see urls.py."""

@@ -1,0 +1,66 @@
+"""Brand API keys: `Authorization: Api-Key <prefix>.<secret>` authenticates as the brand.
+
+A request so authenticated has `request.auth` = the BrandAPIKey row and `request.user` = an
+`APIKeyClient` (authenticated, but no person: it has no roles beyond its brand). Views learn
+the caller's party from `ledger.api.permissions.viewer`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import authentication, exceptions
+from rest_framework_api_key.permissions import KeyParser
+
+KEYWORD = "Api-Key"
+
+
+class APIKeyClient:
+    """`request.user` for an API-key request: the brand's integration, not a person."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    is_finance = False
+    pk = None
+    id = None
+
+    def __init__(self, key: Any):
+        self.key = key
+        self.brand_id = key.brand_id
+
+    def __str__(self) -> str:
+        return f"api-key {self.key.prefix} (brand {self.brand_id})"
+
+
+class BrandAPIKeyAuthentication(authentication.BaseAuthentication):
+    """No Api-Key header: not this scheme (the next one may apply). A key that is unknown,
+    revoked or expired: 401 `invalid_api_key`."""
+
+    key_parser = KeyParser()
+
+    def authenticate(self, request) -> tuple[APIKeyClient, Any] | None:
+        raw = self.key_parser.get_from_authorization(request)
+        if raw is None:
+            return None
+        from accounts.models import BrandAPIKey  # models load after DRF's settings
+
+        raw = raw.strip()
+        prefix, dot, _ = raw.partition(".")
+        key = None
+        if dot and len(raw) <= 200:
+            key = (
+                BrandAPIKey.objects.filter(prefix=prefix, revoked=False)
+                .select_related("brand")
+                .first()
+            )
+        if key is None or key.has_expired or not key.is_valid(raw):
+            raise exceptions.AuthenticationFailed(
+                "Unknown, revoked or expired API key.", code="invalid_api_key"
+            )
+        return APIKeyClient(key), key
+
+    def authenticate_header(self, request) -> str:
+        return KEYWORD

@@ -1,0 +1,228 @@
+"""Output serializers shared by several endpoints (usage events appear in lists, batch results and
+provenance; licenses in lists, details and decisions).
+
+The usage event body is on the ingest path (a batch answers with up to 1,000 of them), so its
+`to_representation` builds the dict directly; the declared fields are its OpenAPI description
+and a test holds the two to the same keys.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field, inline_serializer
+from rest_framework import serializers
+
+from ledger.models import Asset, License, UsageEvent
+from ledger.selectors.history import version_state
+from ledger.vocabulary import UseKind
+
+# Choice sets, named in the OpenAPI schema (SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
+ASSET_APPROVALS = Asset.Approval.choices
+LICENSE_STATUSES = License.Status.choices
+VERSION_STATES = ["pending", "active", "superseded", "declined"]
+USAGE_EVENT_STATUSES = ["recorded", "reversed"]
+OUTCOMES = ["accepted", "replayed", "refused", "conflict"]
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def page_of(output: type[serializers.Serializer], name: str) -> serializers.Serializer:
+    """OpenAPI shape of one cursor page of `output`."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": output(many=True),
+        },
+    )
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class JSONOutField(serializers.JSONField):
+    pass
+
+
+class UsageEventOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    license = serializers.IntegerField(help_text="License id.")
+    twin = serializers.IntegerField(help_text="Twin id.")
+    kind = serializers.ChoiceField(choices=UseKind.choices)
+    asset_ref = serializers.CharField()
+    content_credential = serializers.CharField(allow_blank=True)
+    channel = serializers.CharField()
+    territory = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    recorded_at = serializers.DateTimeField()
+    quantity = serializers.IntegerField()
+    sale_amount_minor = serializers.IntegerField(allow_null=True)
+    context_tags = serializers.ListField(child=serializers.CharField())
+    currency = serializers.CharField(help_text="ISO 4217 code of the license.")
+    gross_minor = serializers.IntegerField(help_text="Rated gross, in minor units.")
+    rating = JSONOutField(help_text="How the gross was priced, line by line.")
+    transaction_id = serializers.IntegerField(
+        allow_null=True, help_text="The journal transaction; null when priced at zero."
+    )
+    status = serializers.ChoiceField(
+        choices=USAGE_EVENT_STATUSES, help_text="reversed: finance posted its reversal."
+    )
+
+    def to_representation(self, event: UsageEvent) -> dict[str, Any]:
+        return usage_event_body(event)
+
+
+def usage_event_body(event: UsageEvent) -> dict[str, Any]:
+    """UsageEventOutput's representation, callable without a serializer instance (a batch
+    renders up to 1,000)."""
+    return {
+        "id": event.pk,
+        "external_id": event.external_id,
+        "license": event.license_id,
+        "twin": event.twin_id,
+        "kind": event.kind,
+        "asset_ref": event.asset.asset_ref,
+        "content_credential": event.content_credential,
+        "channel": event.channel,
+        "territory": event.territory,
+        "occurred_at": iso(event.occurred_at),
+        "recorded_at": iso(event.recorded_at),
+        "quantity": event.quantity,
+        "sale_amount_minor": event.sale_amount_minor,
+        "context_tags": list(event.context_tags),
+        "currency": event.currency,
+        "gross_minor": event.gross_minor,
+        "rating": event.rating,
+        "transaction_id": event.transaction_id,
+        "status": "reversed" if getattr(event, "is_reversed", False) else "recorded",
+    }
+
+
+class RefusedAttemptOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    brand = serializers.IntegerField(source="brand_id")
+    license = serializers.IntegerField(source="license_id", allow_null=True)
+    twin = serializers.IntegerField(source="twin_id", allow_null=True)
+    external_id = serializers.CharField()
+    kind = serializers.CharField(allow_blank=True)
+    channel = serializers.CharField(allow_blank=True)
+    territory = serializers.CharField(allow_blank=True)
+    occurred_at = serializers.DateTimeField(allow_null=True)
+    code = serializers.CharField(help_text="Why it was refused, e.g. context_forbidden.")
+    detail = serializers.CharField()
+    field = serializers.CharField(allow_blank=True)
+    payload = JSONOutField()
+    recorded_at = serializers.DateTimeField()
+
+
+class AssetOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    asset_ref = serializers.CharField()
+    content_credential = serializers.CharField(allow_blank=True)
+    brand = serializers.IntegerField(source="brand_id")
+    license = serializers.IntegerField(source="license_id")
+    twin = serializers.IntegerField(source="twin_id")
+    generated_at = serializers.DateTimeField()
+    approval = serializers.ChoiceField(choices=Asset.Approval.choices)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    first_published_at = serializers.DateTimeField(allow_null=True)
+
+
+class ConsentVersionOutput(serializers.Serializer):
+    version = serializers.IntegerField()
+    effective_from = serializers.DateTimeField()
+    allowed_kinds = serializers.ListField(child=serializers.CharField())
+    allowed_channels = serializers.ListField(child=serializers.CharField())
+    allowed_territories = serializers.ListField(child=serializers.CharField())
+    forbidden_contexts = serializers.ListField(child=serializers.CharField())
+    requires_output_approval = serializers.BooleanField()
+    revoked = serializers.BooleanField()
+    note = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+
+
+class TwinOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    talent = serializers.IntegerField(source="talent_id")
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    consent = serializers.SerializerMethodField(help_text="The consent version in force now.")
+
+    @extend_schema_field(ConsentVersionOutput(allow_null=True))
+    def get_consent(self, twin) -> dict[str, Any] | None:
+        current = getattr(twin, "current_consent", None)
+        return None if current is None else ConsentVersionOutput(current).data
+
+
+class LicenseDecisionOutput(serializers.Serializer):
+    party = serializers.CharField()
+    decision = serializers.CharField()
+    reason = serializers.CharField(allow_blank=True)
+    decided_at = serializers.DateTimeField()
+
+
+class LicenseVersionOutput(serializers.Serializer):
+    version = serializers.IntegerField()
+    state = serializers.SerializerMethodField()
+    use_kinds = serializers.ListField(child=serializers.CharField())
+    channels = serializers.ListField(child=serializers.CharField())
+    territories = serializers.ListField(child=serializers.CharField())
+    brand_category = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    sell_off_days = serializers.IntegerField()
+    exclusive = serializers.BooleanField()
+    exclusivity_category = serializers.CharField(allow_blank=True)
+    exclusivity_territories = serializers.ListField(child=serializers.CharField())
+    rates = JSONOutField()
+    agency_commission_pct = serializers.DecimalField(max_digits=7, decimal_places=4)
+    platform_fee_pct = serializers.DecimalField(max_digits=7, decimal_places=4)
+    agency = serializers.IntegerField(source="agency_id", allow_null=True)
+    proposed_at = serializers.DateTimeField()
+    activated_at = serializers.SerializerMethodField()
+    awaiting = serializers.SerializerMethodField()
+    decisions = LicenseDecisionOutput(many=True)
+
+    @extend_schema_field(serializers.ChoiceField(choices=VERSION_STATES))
+    def get_state(self, version) -> str:
+        return version_state(version)
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_activated_at(self, version) -> str | None:
+        activation = getattr(version, "activation", None)
+        return iso(activation.activated_at) if activation is not None else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_awaiting(self, version) -> list[str]:
+        """Parties still to decide on a pending version."""
+        if version_state(version) != "pending":
+            return []
+        required = ["talent", "agency"] if version.agency_id else ["talent"]
+        decided = {d.party for d in version.decisions.all()}
+        return [party for party in required if party not in decided]
+
+
+class LicenseOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    brand = serializers.IntegerField(source="brand_id")
+    twin = serializers.IntegerField(source="twin_id")
+    currency = serializers.CharField()
+    status = serializers.ChoiceField(choices=License.Status.choices)
+    active_version = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    versions = LicenseVersionOutput(many=True, help_text="Newest first.")
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_active_version(self, license) -> int | None:
+        for version in license.versions.all():
+            if version.pk == license.active_version_id:
+                return version.version
+        return None

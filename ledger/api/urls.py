@@ -1,0 +1,60 @@
+"""/api/v1/ routes."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from ledger.api import schema  # noqa: F401  (registers the API-key scheme with drf-spectacular)
+from ledger.api.assets import AssetApproveApi, AssetListApi, AssetRejectApi
+from ledger.api.licenses import (
+    LicenseAmendApi,
+    LicenseApproveApi,
+    LicenseDeclineApi,
+    LicenseDetailApi,
+    LicenseListCreateApi,
+)
+from ledger.api.provenance import ProvenanceApi
+from ledger.api.twins import (
+    TwinConsentApi,
+    TwinConsentRevokeApi,
+    TwinDetailApi,
+    TwinListCreateApi,
+)
+from ledger.api.usage import (
+    RefusedAttemptListApi,
+    UsageEventBatchApi,
+    UsageEventDetailApi,
+    UsageEventListCreateApi,
+    UsageEventReverseApi,
+)
+
+app_name = "api"
+
+urlpatterns = [
+    path("usage-events/", UsageEventListCreateApi.as_view(), name="usage-events"),
+    path("usage-events/batch/", UsageEventBatchApi.as_view(), name="usage-events-batch"),
+    path("usage-events/<int:event_id>/", UsageEventDetailApi.as_view(), name="usage-event"),
+    path(
+        "usage-events/<int:event_id>/reverse/",
+        UsageEventReverseApi.as_view(),
+        name="usage-event-reverse",
+    ),
+    path("refused-attempts/", RefusedAttemptListApi.as_view(), name="refused-attempts"),
+    path("twins/", TwinListCreateApi.as_view(), name="twins"),
+    path("twins/<int:twin_id>/", TwinDetailApi.as_view(), name="twin"),
+    path("twins/<int:twin_id>/consent/", TwinConsentApi.as_view(), name="twin-consent"),
+    path(
+        "twins/<int:twin_id>/consent/revoke/",
+        TwinConsentRevokeApi.as_view(),
+        name="twin-consent-revoke",
+    ),
+    path("licenses/", LicenseListCreateApi.as_view(), name="licenses"),
+    path("licenses/<int:license_id>/", LicenseDetailApi.as_view(), name="license"),
+    path("licenses/<int:license_id>/amend/", LicenseAmendApi.as_view(), name="license-amend"),
+    path("licenses/<int:license_id>/approve/", LicenseApproveApi.as_view(), name="license-approve"),
+    path("licenses/<int:license_id>/decline/", LicenseDeclineApi.as_view(), name="license-decline"),
+    path("assets/", AssetListApi.as_view(), name="assets"),
+    path("assets/<int:asset_id>/approve/", AssetApproveApi.as_view(), name="asset-approve"),
+    path("assets/<int:asset_id>/reject/", AssetRejectApi.as_view(), name="asset-reject"),
+    path("provenance/", ProvenanceApi.as_view(), name="provenance"),
+]
