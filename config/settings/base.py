@@ -82,6 +82,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 
+# The cache holds API throttle counters: set CACHE_URL to Redis (redis://127.0.0.1:6379/1) when
+# more than one process serves the API, so every worker counts against one quota.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 # API throttling: per brand API key, and per logged-in user (fixed one-second/minute windows in
 # the default cache; Redis in production so that every worker counts against one quota).
 API_KEY_THROTTLE_RATE = env("API_KEY_THROTTLE_RATE", default="6000/min")
