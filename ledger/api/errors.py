@@ -21,7 +21,6 @@ from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 from ledger.errors import DomainError
-from ledger.services.journal import AlreadyReversed, IdempotencyConflict, JournalError
 
 # DRF's own codes renamed where ours are clearer or shared with the services.
 CODE_ALIASES = {
@@ -29,8 +28,6 @@ CODE_ALIASES = {
     "not_a_list": "invalid_type",
     "not_a_dict": "invalid_type",
 }
-
-JOURNAL_STATUS = {AlreadyReversed: 409, IdempotencyConflict: 409}
 
 API_PREFIX = "/api/"
 
@@ -44,10 +41,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DomainError):
         set_rollback()
         return Response(error_body(exc.code, exc.detail, exc.field), status=exc.status)
-    if isinstance(exc, JournalError):
-        set_rollback()
-        status = next((s for cls, s in JOURNAL_STATUS.items() if isinstance(exc, cls)), 422)
-        return Response(error_body(exc.code, str(exc)), status=status)
     if isinstance(exc, DjangoValidationError):
         set_rollback()
         field, code, detail = _django_first_error(exc)

@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ledger.canonical import body_of, content_hash, transaction_body, transaction_canonical
+from ledger.errors import DomainError
 from ledger.models import JournalTransaction, LedgerAccount, Posting
 from ledger.money import Money
 from ledger.services.bulk import allocate_ids, copy_rows, loaded
@@ -24,7 +25,8 @@ IDEMPOTENCY_CONSTRAINT = "journal_tx_idempotency_key_unique"
 REVERSAL_CONSTRAINT = "ledger_journaltransaction_reverses_id_key"
 
 
-class JournalError(Exception):
+class JournalError(DomainError):
+    status = 422
     code = "journal_error"
 
 
@@ -35,6 +37,7 @@ class InvalidTransaction(JournalError):
 class IdempotencyConflict(JournalError):
     """The key was used before for a different transaction."""
 
+    status = 409
     code = "idempotency_conflict"
 
     def __init__(self, existing: JournalTransaction):
@@ -46,6 +49,7 @@ class IdempotencyConflict(JournalError):
 
 
 class AlreadyReversed(JournalError):
+    status = 409
     code = "already_reversed"
 
     def __init__(self, original: JournalTransaction):
