@@ -134,6 +134,9 @@ def _tiers(value: Any) -> tuple[Tier, ...]:
     tiers = value.get("tiers") if isinstance(value, dict) else None
     if not isinstance(tiers, list) or not tiers:
         raise RatesError("rates.per_asset.tiers", "must be a non-empty list")
+    unknown = sorted(set(value) - {"tiers"})
+    if unknown:
+        raise RatesError(f"rates.per_asset.{unknown[0]}", "unknown key")
     parsed: list[Tier] = []
     previous = 0
     for i, tier in enumerate(tiers):

@@ -40,21 +40,33 @@ def version_in_force(versions: list[LicenseVersion], at: datetime) -> LicenseVer
 def versions_in_force_between(
     *, twin_id: int, start: datetime, end: datetime, exclude_license: int
 ) -> list[LicenseVersion]:
-    """Each other license's terms whose time in force overlaps [start, end] (one per version)."""
+    """Each other license's terms whose time in force overlaps [start, end] (one per version).
+
+    A version is in force from its effective_from to its ends_at, but only until a newer
+    activated version of its license takes over (as in `version_in_force`): terms an amendment
+    replaced before `start` are not in force then.
+    """
     candidates = (
         LicenseVersion.objects.filter(
             license__twin_id=twin_id,
             license__status="active",
             activation__isnull=False,
-            ends_at__gte=start,
-            starts_at__lte=end,
+            starts_at__lte=end,  # a version starting later cannot overlap nor take over before end
         )
         .exclude(license_id=exclude_license)
         .select_related("activation")
+        .order_by("license_id", "-version")
     )
-    return [
-        v for v in candidates if effective_from(v, activated_at=v.activation.activated_at) <= end
-    ]
+    found: list[LicenseVersion] = []
+    taken_over: dict[int, datetime] = {}  # license -> when its newer versions first take over
+    for version in candidates:
+        begins = effective_from(version, activated_at=version.activation.activated_at)
+        until = taken_over.get(version.license_id)
+        low, high = max(begins, start), min(version.ends_at, end)
+        if low <= high and (until is None or low < until):
+            found.append(version)
+        taken_over[version.license_id] = begins if until is None else min(begins, until)
+    return found
 
 
 def consent_history(twin_ids: Iterable[int]) -> dict[int, list[ConsentVersion]]:

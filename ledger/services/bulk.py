@@ -39,7 +39,13 @@ def copy_rows(
     json_at = [i for i, field in enumerate(columns) if isinstance(field, models.JSONField)]
     names = ", ".join(connection.ops.quote_name(field.column) for field in columns)
     sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({names}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+    # The raw psycopg cursor bypasses Django's error translation: wrap it, so that a duplicate
+    # raises django.db.IntegrityError like any other write (usage_record_batch retries on it).
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(sql) as copy,
+    ):
         for row in rows:
             if json_at:
                 row = list(row)

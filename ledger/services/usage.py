@@ -7,7 +7,7 @@ One code path for one event and for a batch: `usage_record` is a batch of one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -45,7 +45,6 @@ MAX_QUANTITY = 10**12
 MAX_SALE_AMOUNT_MINOR = 10**15
 MAX_BATCH = 1000
 FUTURE_TOLERANCE = timedelta(minutes=5)
-ATTEMPTS = 3  # a concurrent duplicate aborts the batch; the retry then sees it as a replay
 
 # Refusals about rights (license, consent, approval) are kept for the talent to see; refusals of
 # malformed values are the brand's own bug and are only answered.
@@ -151,12 +150,16 @@ def usage_record_batch(
             )
         seen.add(item.external_id)
     now = now or timezone.now()
-    for attempt in range(ATTEMPTS):
+    # A concurrent duplicate aborts the batch; the retry then sees it as a replay (or its asset
+    # as existing). Each retry therefore has at least one new item fewer, so len(items) + 1
+    # attempts always suffice, however many requests race on the same ids.
+    attempts = len(items) + 1
+    for attempt in range(attempts):
         try:
             with transaction.atomic(durable=True):
                 return _record(brand, items, now)
         except IntegrityError:
-            if attempt == ATTEMPTS - 1:
+            if attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")
 
@@ -189,6 +192,15 @@ def asset_decide(
 
 def _record(brand: Brand, items: list[UsageInput], now: datetime) -> list[Outcome]:
     hashes = [item.request_hash() for item in items]
+    # Assets are read before the events: a concurrent batch commits an asset together with its
+    # generation event, so an asset seen here has its event seen below, and the item is answered
+    # as a replay, not refused as asset_exists (each query sees what was committed when it ran).
+    assets = {
+        asset.asset_ref: asset
+        for asset in Asset.objects.filter(
+            brand=brand, asset_ref__in={item.asset_ref for item in items}
+        )
+    }
     existing = {
         event.external_id: event
         for event in UsageEvent.objects.filter(
@@ -203,12 +215,6 @@ def _record(brand: Brand, items: list[UsageInput], now: datetime) -> list[Outcom
     }
     versions = activated_versions(licenses)
     consents = consent_history({license.twin_id for license in licenses.values()})
-    assets = {
-        asset.asset_ref: asset
-        for asset in Asset.objects.filter(
-            brand=brand, asset_ref__in={item.asset_ref for item in items}
-        )
-    }
 
     outcomes: list[Outcome] = []
     plans: list[_Plan] = []
@@ -447,7 +453,8 @@ def _in_sell_off(
 def _rate(plans: list[_Plan]) -> None:
     """Price every plan in order; per-asset tiers count under a locked per-period counter row."""
     for plan in plans:
-        plan.period_start = plan.item.occurred_at.date().replace(day=1)
+        # Periods are calendar months in UTC, whatever the offset occurred_at was given in.
+        plan.period_start = plan.item.occurred_at.astimezone(UTC).date().replace(day=1)
     tiered = sorted({(p.license.pk, p.period_start) for p in plans if _uses_tiers(p)})
     counters = _lock_counters(tiered)
     rates: dict[int, Rates] = {}
@@ -508,14 +515,19 @@ def _write(
         )
         for asset in new_assets:
             loaded(asset)
-    for asset_ref, first_published_at in published.items():
+    # In asset_ref order: batches publishing the same assets lock their rows in the same order.
+    for asset_ref, first_published_at in sorted(published.items()):
         asset = assets[asset_ref]
         Asset.objects.filter(pk=asset.pk).exclude(
             first_published_at__lte=first_published_at
         ).update(first_published_at=first_published_at)
 
     accounts = AccountCache()
-    priced = [plan for plan in plans if plan.rated.gross.minor]
+    # Posted in external_id order, like the usage rows below: two batches sharing keys in
+    # different orders would otherwise deadlock on the journal's idempotency index.
+    priced = sorted(
+        (plan for plan in plans if plan.rated.gross.minor), key=lambda p: p.item.external_id
+    )
     entries = [
         Entry(
             kind=JournalTransaction.Kind.USAGE,

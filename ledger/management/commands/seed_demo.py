@@ -15,12 +15,20 @@ def logins_table() -> str:
 
 
 class Command(BaseCommand):
-    help = "Load the demo parties and users once (demo data only; one shared password)."
+    help = (
+        "Load the demo parties, twins, licenses and three months of uses once "
+        "(demo data only; one shared password)."
+    )
 
     def handle(self, *args, **options):
         result = seed_demo()
         if result.created:
-            self.stdout.write(self.style.SUCCESS("Demo data loaded. Logins:"))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo data loaded: {result.uses} uses, {result.refused} refused attempts. "
+                    "Logins:"
+                )
+            )
             self.stdout.write(logins_table())
         else:
             self.stdout.write("Demo data already loaded; nothing changed.")

@@ -1,0 +1,239 @@
+"""Usage capture under real concurrency: threads on their own PostgreSQL connections, real commits.
+
+Each thread closes its connection when done (the test database is dropped at the end).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+
+from ledger.errors import Refused
+from ledger.models import (
+    Asset,
+    ConsentVersion,
+    JournalTransaction,
+    License,
+    Posting,
+    TierCounter,
+    UsageEvent,
+)
+from ledger.services.licensing import license_decide
+from ledger.services.twins import consent_update
+from ledger.services.usage import Outcome, usage_record, usage_record_batch
+from tests.factories import BrandFactory
+from tests.ledger.scenario import USE_AT, first_version, propose, scenario
+
+pytestmark = pytest.mark.usefixtures("committed_db")
+
+THREADS = 8
+
+
+def in_threads(fn: Callable[[int], Any], n: int = THREADS) -> list[Any]:
+    """Run fn(i) in n threads released together; each closes its own connection."""
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> Any:
+        try:
+            barrier.wait(timeout=30)
+            return fn(i)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        futures = [pool.submit(run, i) for i in range(n)]
+        return [f.result(timeout=300) for f in futures]
+
+
+def send_in_batches(s, items, thread: int, size: int = 100) -> list[Outcome]:
+    """The same items, shuffled differently per thread, sent in batches of `size`."""
+    order = list(items)
+    random.Random(thread).shuffle(order)
+    outcomes: list[Outcome] = []
+    for start in range(0, len(order), size):
+        outcomes += usage_record_batch(brand=s.brand, items=order[start : start + size], now=s.now)
+    return outcomes
+
+
+def assert_each_accepted_exactly_once(results: list[list[Outcome]], ids: list[str]) -> None:
+    statuses = Counter((o.external_id, o.status) for outcomes in results for o in outcomes)
+    assert {status for _, status in statuses} <= {"accepted", "replayed"}, statuses
+    for external_id in ids:
+        assert statuses[(external_id, "accepted")] == 1, external_id
+        assert statuses[(external_id, "replayed")] == THREADS - 1, external_id
+    # Replays answer with the winner's event.
+    events = {}
+    for outcomes in results:
+        for o in outcomes:
+            assert events.setdefault(o.external_id, o.event.pk) == o.event.pk
+
+
+def test_8_threads_sending_the_same_1000_generations_record_each_once():
+    s = scenario()
+    items = [
+        s.item(
+            external_id=f"gen-{n:04d}",
+            asset_ref=f"asset-{n:04d}",
+            occurred_at=USE_AT + timedelta(seconds=n),
+        )
+        for n in range(1000)
+    ]
+    ids = [item.external_id for item in items]
+
+    results = in_threads(lambda i: send_in_batches(s, items, i))
+
+    assert_each_accepted_exactly_once(results, ids)
+    assert UsageEvent.objects.count() == 1000
+    assert JournalTransaction.objects.count() == 1000
+    assert sorted(UsageEvent.objects.values_list("external_id", flat=True)) == sorted(ids)
+    # 1,000 units in one period: the first 100 at 40.00, the rest at 30.00, whatever the order.
+    assert UsageEvent.objects.aggregate(g=Sum("gross_minor"))["g"] == 100 * 4000 + 900 * 3000
+    assert TierCounter.objects.get(license=s.license).units == 1000
+    assert Posting.objects.aggregate(total=Sum("amount_minor"))["total"] == 0
+
+
+def test_8_threads_sending_the_same_1000_impressions_record_each_once():
+    """No tier counter to queue on: the batches race on the unique indexes themselves."""
+    s = scenario()
+    asset = s.published()
+    items = [
+        s.item(
+            "impressions",
+            external_id=f"imp-{n:04d}",
+            asset_ref=asset.asset_ref,
+            quantity=1000 + n,
+            occurred_at=USE_AT + timedelta(minutes=1, seconds=n),
+        )
+        for n in range(1000)
+    ]
+    ids = [item.external_id for item in items]
+    before = JournalTransaction.objects.count()
+
+    results = in_threads(lambda i: send_in_batches(s, items, i))
+
+    assert_each_accepted_exactly_once(results, ids)
+    assert UsageEvent.objects.filter(kind="impressions").count() == 1000
+    assert JournalTransaction.objects.count() - before == 1000
+    assert UsageEvent.objects.filter(kind="impressions").aggregate(g=Sum("gross_minor"))[
+        "g"
+    ] == sum(cpm(1000 + n, 333) for n in range(1000))
+
+
+def cpm(impressions: int, cpm_minor: int) -> int:
+    """round_half_even(impressions * cpm / 1000), computed independently of ledger.money."""
+    quotient, remainder = divmod(impressions * cpm_minor, 1000)
+    return quotient + (2 * remainder > 1000 or (2 * remainder == 1000 and quotient % 2 == 1))
+
+
+def test_8_threads_publishing_the_same_assets_in_different_orders_all_succeed():
+    """Each thread publishes the same 40 assets (its own external_ids) in its own order: every
+    batch updates the same assets' first publication, and none may deadlock."""
+    s = scenario()
+    refs = [
+        s.use(asset_ref=f"pub-{n:02d}", occurred_at=USE_AT).event.asset.asset_ref for n in range(40)
+    ]
+
+    def publish(thread: int) -> list[Outcome]:
+        order = list(refs)
+        random.Random(thread).shuffle(order)
+        items = [
+            s.item(
+                "publication",
+                external_id=f"p{thread}-{ref}",
+                asset_ref=ref,
+                occurred_at=USE_AT + timedelta(hours=1, minutes=thread),
+            )
+            for ref in order
+        ]
+        return usage_record_batch(brand=s.brand, items=items, now=s.now)
+
+    results = in_threads(publish)
+
+    assert {o.status for outcomes in results for o in outcomes} == {"accepted"}
+    first = set(
+        Asset.objects.filter(asset_ref__in=refs).values_list("first_published_at", flat=True)
+    )
+    assert first == {USE_AT + timedelta(hours=1)}
+
+
+def test_8_threads_crossing_a_tier_boundary_price_each_unit_once():
+    s = scenario()  # tier 1: up to 100 at 40.00, then 30.00
+
+    def twenty_single_units(thread: int) -> list[Outcome]:
+        return [
+            usage_record(
+                brand=s.brand,
+                item=s.item(
+                    external_id=f"t{thread}-{n}",
+                    occurred_at=USE_AT + timedelta(seconds=thread * 100 + n),
+                ),
+                now=s.now,
+            )
+            for n in range(20)
+        ]
+
+    results = in_threads(twenty_single_units)
+
+    assert {o.status for outcomes in results for o in outcomes} == {"accepted"}
+    prices = Counter(UsageEvent.objects.values_list("gross_minor", flat=True))
+    assert prices == {4000: 100, 3000: 60}
+    assert UsageEvent.objects.aggregate(g=Sum("gross_minor"))["g"] == 100 * 4000 + 60 * 3000
+    assert TierCounter.objects.get(license=s.license).units == 160
+    # Each unit's price matches its position in the counter's order.
+    tiers = [e.rating["lines"][0]["tier"] for e in UsageEvent.objects.order_by("pk")]
+    assert tiers.count(1) == 100
+
+
+def test_8_threads_editing_consent_get_consecutive_versions():
+    s = scenario()
+    base = s.twin.consent_versions.get()
+
+    def edit(thread: int) -> int:
+        return consent_update(
+            twin=s.twin,
+            allowed_kinds=base.allowed_kinds,
+            allowed_channels=base.allowed_channels,
+            allowed_territories=base.allowed_territories,
+            forbidden_contexts=[f"tag-{thread}"],
+            requires_output_approval=False,
+            now=s.now,
+        ).version
+
+    versions = in_threads(edit)
+
+    assert sorted(versions) == list(range(2, THREADS + 2))
+    assert ConsentVersion.objects.filter(twin=s.twin).count() == THREADS + 1
+
+
+def test_8_conflicting_exclusive_licenses_approved_at_once_activate_one():
+    s = scenario()
+    exclusive = {
+        "exclusive": True,
+        "exclusivity_category": "apparel",
+        "exclusivity_territories": ["FR"],
+    }
+    rivals = [propose(s.twin, BrandFactory(), **exclusive) for _ in range(THREADS)]
+
+    def approve(thread: int) -> str:
+        try:
+            license_decide(
+                version=first_version(rivals[thread]), party="talent", approve=True, now=s.now
+            )
+            return "active"
+        except Refused as refused:
+            assert refused.code == "exclusivity_conflict"
+            return "refused"
+
+    outcomes = in_threads(approve)
+
+    assert sorted(outcomes) == ["active"] + ["refused"] * (THREADS - 1)
+    assert License.objects.filter(pk__in=[r.pk for r in rivals], status="active").count() == 1
