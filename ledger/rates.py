@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ledger.money import Money
+from ledger.validation import SLUG
 from ledger.vocabulary import UseKind
 
 MAX_MINOR = 10**15  # a rate or fee above 10 trillion major units is a typo, not a deal
@@ -125,7 +126,10 @@ def _per_channel(value: Any, name: str) -> dict[str, int]:
         return {}
     if not isinstance(value, dict) or not value:
         raise RatesError(f"rates.{name}", "must be an object of channel: minor units")
-    return {str(ch): _int(v, f"rates.{name}.{ch}") for ch, v in value.items()}
+    bad = [ch for ch in value if not SLUG.match(ch)]
+    if bad:
+        raise RatesError(f"rates.{name}.{bad[0]}", "channels are lower-case slugs, e.g. social")
+    return {ch: _int(v, f"rates.{name}.{ch}") for ch, v in value.items()}
 
 
 def _tiers(value: Any) -> tuple[Tier, ...]:

@@ -62,7 +62,7 @@ class UsageEvent(AppendOnlyModel):
     twin = models.ForeignKey("ledger.Twin", on_delete=models.PROTECT, related_name="uses")
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="uses")
     kind = models.CharField(max_length=16, choices=UseKind.choices)
-    channel = models.CharField(max_length=32, blank=True)
+    channel = models.CharField(max_length=64, blank=True)
     territory = models.CharField(max_length=2)
     occurred_at = models.DateTimeField()
     recorded_at = models.DateTimeField()
@@ -99,6 +99,11 @@ class UsageEvent(AppendOnlyModel):
             models.Index(fields=["twin", "-occurred_at"], name="usage_twin_time_idx"),
             models.Index(fields=["license", "-occurred_at"], name="usage_license_time_idx"),
             models.Index(fields=["brand", "-recorded_at"], name="usage_brand_recorded_idx"),
+            models.Index(
+                fields=["content_credential"],
+                name="usage_credential_idx",
+                condition=~models.Q(content_credential=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -117,7 +122,7 @@ class RefusedAttempt(AppendOnlyModel):
     )
     external_id = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, blank=True)
-    channel = models.CharField(max_length=32, blank=True)
+    channel = models.CharField(max_length=64, blank=True)
     territory = models.CharField(max_length=2, blank=True)
     occurred_at = models.DateTimeField(null=True, blank=True)
     code = models.CharField(max_length=64)

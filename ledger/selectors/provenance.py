@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Q
+
 from ledger.models import Asset, License, UsageEvent
 from ledger.selectors.visibility import Viewer, assets_visible_to, usage_events_visible_to
 
@@ -28,7 +30,15 @@ def provenance_lookup(
         raise ValueError("Look up by exactly one of content_credential and asset_ref.")
     assets = assets_visible_to(viewer).select_related("license", "twin")
     if content_credential is not None:
-        assets = assets.filter(content_credential=content_credential)
+        # The credential given at generation, or one a later use (a publication) reported.
+        assets = assets.filter(
+            Q(content_credential=content_credential)
+            | Q(
+                pk__in=UsageEvent.objects.filter(content_credential=content_credential).values(
+                    "asset"
+                )
+            )
+        )
     else:
         assets = assets.filter(asset_ref=asset_ref)
     records = []

@@ -38,13 +38,15 @@ from ledger.selectors.licensing import (
 from ledger.services.bulk import allocate_ids, copy_rows, loaded
 from ledger.services.journal import Entry, journal_post_batch_within, transaction_reverse
 from ledger.services.postings import AccountCache, revenue_legs
-from ledger.validation import covers
+from ledger.validation import SLUG, TERRITORY, covers
 from ledger.vocabulary import SELL_OFF_KINDS, UseKind
 
 MAX_QUANTITY = 10**12
 MAX_SALE_AMOUNT_MINOR = 10**15
 MAX_BATCH = 1000
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# Uses that produce a new output, named by asset_ref: an image, or a model trained on the twin.
+PRODUCING_KINDS = {UseKind.GENERATION, UseKind.TRAINING}
 
 # Refusals about rights (license, consent, approval) are kept for the talent to see; refusals of
 # malformed values are the brand's own bug and are only answered.
@@ -140,6 +142,8 @@ def usage_record_batch(
         raise InvalidInput(
             f"A batch holds at most {MAX_BATCH} events.", code="batch_too_large", field="events"
         )
+    for index, item in enumerate(items):
+        _check_shape(item, index)
     seen: set[str] = set()
     for item in items:
         if item.external_id in seen:
@@ -331,16 +335,18 @@ def _evaluate(
     asset = assets.get(item.asset_ref)
     consent = _check_consent(item, version, consents.get(license.twin_id, []), asset)
 
-    if item.kind == UseKind.GENERATION:
+    if item.kind in PRODUCING_KINDS:
         if asset is not None:
             raise Refused(
                 f"Asset {item.asset_ref!r} was already generated.",
                 code="asset_exists",
                 field="asset_ref",
             )
+        # A generated image awaits the talent when consent asks for it; a training run's
+        # output (a model) is never published, so it has nothing to approve.
         approval = (
             Asset.Approval.PENDING
-            if consent.requires_output_approval
+            if consent.requires_output_approval and item.kind == UseKind.GENERATION
             else Asset.Approval.NOT_REQUIRED
         )
         asset = Asset(
@@ -366,6 +372,35 @@ def _evaluate(
             field="asset_ref",
         )
     return _Plan(index, item, license, version, asset, False, "")
+
+
+def _check_shape(item: UsageInput, index: int) -> None:
+    """Values the API's parser already refuses, checked again for every other caller: a bad
+    value here is a caller's bug (400, nothing written), not a use to refuse and keep."""
+
+    def bad(name: str, code: str, what: str) -> InvalidInput:
+        return InvalidInput(f"Event {index}: {name} {what}.", code=code, field=name)
+
+    for name in ("external_id", "asset_ref"):
+        value = getattr(item, name)
+        if not isinstance(value, str) or not 1 <= len(value) <= 200:
+            raise bad(name, "invalid_length", "must be 1-200 characters")
+    if not isinstance(item.content_credential, str) or len(item.content_credential) > 200:
+        raise bad("content_credential", "invalid_length", "must be at most 200 characters")
+    if item.kind not in UseKind.values:
+        raise bad("kind", "unknown_kind", f"must be one of {', '.join(UseKind.values)}")
+    if not isinstance(item.channel, str) or not SLUG.match(item.channel):
+        raise bad("channel", "invalid_channel", "must be a lower-case slug such as social")
+    if not isinstance(item.territory, str) or not TERRITORY.match(item.territory):
+        raise bad("territory", "invalid_territory", "must be an ISO 3166-1 alpha-2 code")
+    if not isinstance(item.occurred_at, datetime) or timezone.is_naive(item.occurred_at):
+        raise bad("occurred_at", "invalid_datetime", "must be a time with a time zone")
+    if any(not isinstance(tag, str) or not SLUG.match(tag) for tag in item.context_tags):
+        raise bad("context_tags", "invalid_tag", "must be lower-case slugs")
+    for name in ("quantity", "sale_amount_minor"):
+        value = getattr(item, name)
+        if isinstance(value, bool) or not isinstance(value, int | None):
+            raise bad(name, "invalid_type", "must be an integer")
 
 
 def _check_amounts(item: UsageInput) -> None:

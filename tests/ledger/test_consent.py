@@ -150,10 +150,8 @@ def test_a_refused_first_version_leaves_no_twin(db):
 
 def test_training_is_refused_until_the_talent_turns_it_on(db):
     s = scenario(use_kinds=["generation", "training"])
-    # Every use but a generation names a generated asset, training included (see usage.py).
-    asset = s.asset(occurred_at=USE_AT - timedelta(hours=1))
-
-    refused = s.use("training", asset_ref=asset.asset_ref, occurred_at=USE_AT)
+    # A training use names its own output (the trained model), like a generation.
+    refused = s.use("training", asset_ref="model-run-1", occurred_at=USE_AT)
     consent_update(
         twin=s.twin,
         **consent_of(
@@ -161,7 +159,7 @@ def test_training_is_refused_until_the_talent_turns_it_on(db):
         ),
         now=USE_AT + timedelta(hours=1),
     )
-    accepted = s.use("training", asset_ref=asset.asset_ref, occurred_at=USE_AT + timedelta(hours=2))
+    accepted = s.use("training", asset_ref="model-run-2", occurred_at=USE_AT + timedelta(hours=2))
 
     assert (refused.status, refused.error.code, refused.error.field) == (
         "refused",
