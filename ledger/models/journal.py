@@ -56,7 +56,10 @@ class Posting(AppendOnlyModel):
     transaction = models.ForeignKey(
         JournalTransaction, on_delete=models.PROTECT, related_name="postings"
     )
-    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="postings")
+    # Led by the (account, occurred_at) index below.
+    account = models.ForeignKey(
+        LedgerAccount, on_delete=models.PROTECT, related_name="postings", db_index=False
+    )
     currency = CurrencyField()
     amount_minor = models.BigIntegerField()
     # Copied from the transaction so an account's balance as of a time is one index range scan.

@@ -21,9 +21,14 @@ class Asset(models.Model):
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
 
-    brand = models.ForeignKey("accounts.Brand", on_delete=models.PROTECT, related_name="assets")
+    # brand and twin lead composite indexes below; no separate index to maintain.
+    brand = models.ForeignKey(
+        "accounts.Brand", on_delete=models.PROTECT, related_name="assets", db_index=False
+    )
     license = models.ForeignKey("ledger.License", on_delete=models.PROTECT, related_name="assets")
-    twin = models.ForeignKey("ledger.Twin", on_delete=models.PROTECT, related_name="assets")
+    twin = models.ForeignKey(
+        "ledger.Twin", on_delete=models.PROTECT, related_name="assets", db_index=False
+    )
     asset_ref = models.CharField(max_length=200)
     content_credential = models.CharField(max_length=200, blank=True)
     generated_at = models.DateTimeField()
@@ -53,13 +58,21 @@ class Asset(models.Model):
 class UsageEvent(AppendOnlyModel):
     """An accepted use, rated at once; its journal transaction carries the money."""
 
-    brand = models.ForeignKey("accounts.Brand", on_delete=models.PROTECT, related_name="+")
-    external_id = models.CharField(max_length=200)
-    license = models.ForeignKey("ledger.License", on_delete=models.PROTECT, related_name="uses")
-    license_version = models.ForeignKey(
-        "ledger.LicenseVersion", on_delete=models.PROTECT, related_name="+"
+    # Foreign keys already leading a composite index below get no index of their own: every
+    # index is written on every insert, and this is the hottest table.
+    brand = models.ForeignKey(
+        "accounts.Brand", on_delete=models.PROTECT, related_name="+", db_index=False
     )
-    twin = models.ForeignKey("ledger.Twin", on_delete=models.PROTECT, related_name="uses")
+    external_id = models.CharField(max_length=200)
+    license = models.ForeignKey(
+        "ledger.License", on_delete=models.PROTECT, related_name="uses", db_index=False
+    )
+    license_version = models.ForeignKey(
+        "ledger.LicenseVersion", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    twin = models.ForeignKey(
+        "ledger.Twin", on_delete=models.PROTECT, related_name="uses", db_index=False
+    )
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="uses")
     kind = models.CharField(max_length=16, choices=UseKind.choices)
     channel = models.CharField(max_length=64, blank=True)

@@ -7,10 +7,13 @@ are. Used only for append-only rows built by services, so there are no save() ho
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
 from django.db import connection, models
 from psycopg.types.json import Jsonb
+
+M = TypeVar("M", bound=models.Model)
 
 
 def allocate_ids(model: type[models.Model], count: int) -> list[int]:
@@ -52,6 +55,17 @@ def copy_rows(
                 for i in json_at:
                     row[i] = Jsonb(row[i])
             copy.write_row(row)
+
+
+@cache
+def attnames(model: type[models.Model]) -> tuple[str, ...]:
+    return tuple(field.attname for field in model._meta.concrete_fields)
+
+
+def build(model: type[M], values: dict[str, Any]) -> M:
+    """An instance from {attname: value} for every concrete field, by Django's positional
+    constructor — several times faster than keyword arguments on a hot path."""
+    return model(*[values[name] for name in attnames(model)])
 
 
 def loaded(instance: models.Model) -> models.Model:

@@ -19,9 +19,10 @@ from ledger.canonical import body_of, content_hash, transaction_body, transactio
 from ledger.errors import DomainError
 from ledger.models import JournalTransaction, LedgerAccount, Posting
 from ledger.money import Money
-from ledger.services.bulk import allocate_ids, copy_rows, loaded
+from ledger.services.bulk import allocate_ids, build, copy_rows, loaded
 
 IDEMPOTENCY_CONSTRAINT = "journal_tx_idempotency_key_unique"
+TRANSACTION_KINDS = frozenset(JournalTransaction.Kind.values)
 REVERSAL_CONSTRAINT = "ledger_journaltransaction_reverses_id_key"
 
 
@@ -218,15 +219,21 @@ def journal_post_batch_within(
             ],
         )
         rows.append(
-            JournalTransaction(
-                id=tx_id,
-                kind=entry.kind,
-                source=entry.source,
-                idempotency_key=entry.idempotency_key,
-                occurred_at=entry.occurred_at,
-                recorded_at=recorded_at,
-                memo=entry.memo,
-                content_hash=content_hash(transaction_canonical(body, recorded_at=recorded_at)),
+            build(
+                JournalTransaction,
+                {
+                    "id": tx_id,
+                    "kind": entry.kind,
+                    "source": entry.source,
+                    "idempotency_key": entry.idempotency_key,
+                    "occurred_at": entry.occurred_at,
+                    "recorded_at": recorded_at,
+                    "memo": entry.memo,
+                    "reverses_id": None,
+                    "content_hash": content_hash(
+                        transaction_canonical(body, recorded_at=recorded_at)
+                    ),
+                },
             )
         )
     copy_rows(
@@ -314,7 +321,7 @@ def transaction_reverse_within(
 def _validate(
     *, kind: str, source: str, idempotency_key: str, occurred_at: datetime, legs: Sequence[Leg]
 ) -> None:
-    if kind not in JournalTransaction.Kind.values:
+    if kind not in TRANSACTION_KINDS:
         raise InvalidTransaction(f"Unknown transaction kind {kind!r}.")
     if not source or not idempotency_key:
         raise InvalidTransaction("A transaction needs a source and an idempotency key.")

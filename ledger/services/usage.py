@@ -35,7 +35,7 @@ from ledger.selectors.licensing import (
     consent_in_force,
     version_in_force,
 )
-from ledger.services.bulk import allocate_ids, copy_rows, loaded
+from ledger.services.bulk import allocate_ids, build, copy_rows, loaded
 from ledger.services.journal import Entry, journal_post_batch_within, transaction_reverse
 from ledger.services.postings import AccountCache, revenue_legs
 from ledger.validation import SLUG, TERRITORY, covers
@@ -47,6 +47,7 @@ MAX_BATCH = 1000
 FUTURE_TOLERANCE = timedelta(minutes=5)
 # Uses that produce a new output, named by asset_ref: an image, or a model trained on the twin.
 PRODUCING_KINDS = {UseKind.GENERATION, UseKind.TRAINING}
+USE_KINDS = frozenset(UseKind.values)
 
 # Refusals about rights (license, consent, approval) are kept for the talent to see; refusals of
 # malformed values are the brand's own bug and are only answered.
@@ -349,14 +350,21 @@ def _evaluate(
             if consent.requires_output_approval and item.kind == UseKind.GENERATION
             else Asset.Approval.NOT_REQUIRED
         )
-        asset = Asset(
-            brand_id=license.brand_id,
-            license=license,
-            twin_id=license.twin_id,
-            asset_ref=item.asset_ref,
-            content_credential=item.content_credential,
-            generated_at=item.occurred_at,
-            approval=approval,
+        asset = build(
+            Asset,
+            {
+                "id": None,
+                "brand_id": license.brand_id,
+                "license_id": license.pk,
+                "twin_id": license.twin_id,
+                "asset_ref": item.asset_ref,
+                "content_credential": item.content_credential,
+                "generated_at": item.occurred_at,
+                "approval": approval,
+                "decided_at": None,
+                "decided_by_id": None,
+                "first_published_at": None,
+            },
         )
         return _Plan(index, item, license, version, asset, True, "")
     if asset is None or asset.twin_id != license.twin_id:
@@ -387,7 +395,7 @@ def _check_shape(item: UsageInput, index: int) -> None:
             raise bad(name, "invalid_length", "must be 1-200 characters")
     if not isinstance(item.content_credential, str) or len(item.content_credential) > 200:
         raise bad("content_credential", "invalid_length", "must be at most 200 characters")
-    if item.kind not in UseKind.values:
+    if item.kind not in USE_KINDS:
         raise bad("kind", "unknown_kind", f"must be one of {', '.join(UseKind.values)}")
     if not isinstance(item.channel, str) or not SLUG.match(item.channel):
         raise bad("channel", "invalid_channel", "must be a lower-case slug such as social")
@@ -612,34 +620,40 @@ ASSET_ATTNAMES = [field.attname for field in Asset._meta.concrete_fields]
 def _event(brand: Brand, plan: _Plan, tx: JournalTransaction | None, now: datetime) -> UsageEvent:
     item = plan.item
     gross: Money = plan.rated.gross
-    return UsageEvent(
-        brand=brand,
-        external_id=item.external_id,
-        license=plan.license,
-        license_version=plan.version,
-        twin_id=plan.license.twin_id,
-        asset=plan.asset,
-        kind=item.kind,
-        channel=item.channel,
-        territory=item.territory,
-        occurred_at=item.occurred_at,
-        recorded_at=now,
-        quantity=item.quantity,
-        sale_amount_minor=item.sale_amount_minor,
-        context_tags=sorted(set(item.context_tags)),
-        content_credential=item.content_credential,
-        currency=gross.currency,
-        gross_minor=gross.minor,
-        rating={
-            "lines": plan.rated.lines,
-            "license_version": plan.version.version,
-            "agency_commission_pct": str(plan.version.agency_commission_pct),
-            "platform_fee_pct": str(plan.version.platform_fee_pct),
+    event = build(
+        UsageEvent,
+        {
+            "id": None,
+            "brand_id": brand.pk,
+            "external_id": item.external_id,
+            "license_id": plan.license.pk,
+            "license_version_id": plan.version.pk,
+            "twin_id": plan.license.twin_id,
+            "asset_id": plan.asset.pk,
+            "kind": item.kind,
+            "channel": item.channel,
+            "territory": item.territory,
+            "occurred_at": item.occurred_at,
+            "recorded_at": now,
+            "quantity": item.quantity,
+            "sale_amount_minor": item.sale_amount_minor,
+            "context_tags": sorted(set(item.context_tags)),
+            "content_credential": item.content_credential,
+            "currency": gross.currency,
+            "gross_minor": gross.minor,
+            "rating": {
+                "lines": plan.rated.lines,
+                "license_version": plan.version.version,
+                "agency_commission_pct": str(plan.version.agency_commission_pct),
+                "platform_fee_pct": str(plan.version.platform_fee_pct),
+            },
+            "period_start": plan.period_start,
+            "request_hash": plan.request_hash,
+            "transaction_id": tx.pk if tx else None,
         },
-        period_start=plan.period_start,
-        request_hash=plan.request_hash,
-        transaction=tx,
     )
+    UsageEvent.asset.field.set_cached_value(event, plan.asset)
+    return event
 
 
 def _refusal(
