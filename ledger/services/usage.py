@@ -314,24 +314,14 @@ def _evaluate(
             code="license_inactive",
             field="occurred_at",
         )
-    if item.kind not in version.use_kinds:
-        raise Refused(
-            f"The license does not cover {item.kind!r} uses.",
-            code="kind_not_licensed",
-            field="kind",
-        )
-    if item.channel not in version.channels:
-        raise Refused(
-            f"The license does not cover the {item.channel!r} channel.",
-            code="channel_not_licensed",
-            field="channel",
-        )
-    if not covers(version.territories, item.territory):
-        raise Refused(
-            f"The license does not cover {item.territory}.",
-            code="territory_not_licensed",
-            field="territory",
-        )
+    _check_scope(
+        item,
+        kinds=version.use_kinds,
+        channels=version.channels,
+        territories=version.territories,
+        refusal="The license does not cover",
+        suffix="licensed",
+    )
 
     asset = assets.get(item.asset_ref)
     consent = _check_consent(item, version, consents.get(license.twin_id, []), asset)
@@ -436,6 +426,32 @@ def _check_amounts(item: UsageInput) -> None:
         )
 
 
+def _check_scope(
+    item: UsageInput,
+    *,
+    kinds: list[str],
+    channels: list[str],
+    territories: list[str],
+    refusal: str,
+    suffix: str,
+) -> None:
+    """The same three questions of the license and of the consent: kind, channel, territory."""
+    if item.kind not in kinds:
+        raise Refused(f"{refusal} {item.kind!r} uses.", code=f"kind_not_{suffix}", field="kind")
+    if item.channel not in channels:
+        raise Refused(
+            f"{refusal} the {item.channel!r} channel.",
+            code=f"channel_not_{suffix}",
+            field="channel",
+        )
+    if not covers(territories, item.territory):
+        raise Refused(
+            f"{refusal} uses in {item.territory}.",
+            code=f"territory_not_{suffix}",
+            field="territory",
+        )
+
+
 def _check_consent(
     item: UsageInput, version: LicenseVersion, history: list[ConsentVersion], asset: Asset | None
 ) -> ConsentVersion:
@@ -452,24 +468,14 @@ def _check_consent(
             code="consent_revoked",
             field="occurred_at",
         )
-    if item.kind not in consent.allowed_kinds:
-        raise Refused(
-            f"The talent does not consent to {item.kind!r} uses.",
-            code="kind_not_consented",
-            field="kind",
-        )
-    if item.channel not in consent.allowed_channels:
-        raise Refused(
-            f"The talent does not consent to the {item.channel!r} channel.",
-            code="channel_not_consented",
-            field="channel",
-        )
-    if not covers(consent.allowed_territories, item.territory):
-        raise Refused(
-            f"The talent does not consent to uses in {item.territory}.",
-            code="territory_not_consented",
-            field="territory",
-        )
+    _check_scope(
+        item,
+        kinds=consent.allowed_kinds,
+        channels=consent.allowed_channels,
+        territories=consent.allowed_territories,
+        refusal="The talent does not consent to",
+        suffix="consented",
+    )
     forbidden = sorted(set(item.context_tags) & set(consent.forbidden_contexts))
     if forbidden:
         raise Refused(

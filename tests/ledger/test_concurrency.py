@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -24,26 +22,9 @@ from ledger.services.journal import (
 )
 from ledger.services.sealing import seal_blocks
 from tests.ledger.helpers import T0, accounts_for, post_use
+from tests.threads import THREADS, in_threads
 
 pytestmark = pytest.mark.usefixtures("committed_db")
-
-THREADS = 8
-
-
-def in_threads(fn: Callable[[int], Any], n: int = THREADS) -> list[Any]:
-    """Run fn(i) in n threads released together; each closes its own connection."""
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> Any:
-        try:
-            barrier.wait(timeout=10)
-            return fn(i)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        futures = [pool.submit(run, i) for i in range(n)]
-        return [f.result(timeout=60) for f in futures]
 
 
 def test_concurrent_posts_of_the_same_key_yield_one_transaction():

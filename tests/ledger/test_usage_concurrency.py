@@ -6,15 +6,10 @@ Each thread closes its connection when done (the test database is dropped at the
 from __future__ import annotations
 
 import random
-import threading
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from ledger.errors import Refused
@@ -32,26 +27,9 @@ from ledger.services.twins import consent_update
 from ledger.services.usage import Outcome, usage_record, usage_record_batch
 from tests.factories import BrandFactory
 from tests.ledger.scenario import USE_AT, first_version, propose, scenario
+from tests.threads import THREADS, in_threads
 
 pytestmark = pytest.mark.usefixtures("committed_db")
-
-THREADS = 8
-
-
-def in_threads(fn: Callable[[int], Any], n: int = THREADS) -> list[Any]:
-    """Run fn(i) in n threads released together; each closes its own connection."""
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> Any:
-        try:
-            barrier.wait(timeout=30)
-            return fn(i)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        futures = [pool.submit(run, i) for i in range(n)]
-        return [f.result(timeout=300) for f in futures]
 
 
 def send_in_batches(s, items, thread: int, size: int = 100) -> list[Outcome]:
