@@ -47,6 +47,13 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Performance measurements (JSON lines) on a scratch database; see benchmarks/run.py.
-bench: $(STAMP)
+# Performance measurements (JSON lines on stdout, progress on stderr) on scratch databases:
+# ingest through gunicorn, the COPY limit, the django-hordak peer, balances; see benchmarks/run.py.
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.run
