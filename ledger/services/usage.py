@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Brand, User
@@ -260,8 +261,14 @@ def _record(brand: Brand, items: list[UsageInput], now: datetime) -> list[Outcom
         outcomes.append(Outcome(index, item.external_id, "accepted"))
 
     if plans:
-        _rate(plans)
+        increments = _rate(plans)
         _write(brand, plans, assets, published, outcomes, now)
+        # Last, so the row lock these updates take is held only until the commit just after.
+        for (license_id, period_start), units in sorted(increments.items()):
+            if units:
+                TierCounter.objects.filter(license_id=license_id, period_start=period_start).update(
+                    units=F("units") + units
+                )
     if refusals:
         RefusedAttempt.objects.bulk_create(refusals)
     return outcomes
@@ -499,18 +506,31 @@ def _in_sell_off(
     )
 
 
-def _rate(plans: list[_Plan]) -> None:
-    """Price every plan in order; per-asset tiers count under a locked per-period counter row."""
+Key = tuple[int, date]  # (license id, period start)
+
+
+def _rate(plans: list[_Plan]) -> dict[Key, int]:
+    """Price every plan in order; per-asset tiers count under the per-period counter row.
+
+    Returns the counts to add, at the end of the write, to counters that were not locked.
+    """
     for plan in plans:
         # Periods are calendar months in UTC, whatever the offset occurred_at was given in.
         plan.period_start = plan.item.occurred_at.astimezone(UTC).date().replace(day=1)
-    tiered = sorted({(p.license.pk, p.period_start) for p in plans if _uses_tiers(p)})
-    counters = _lock_counters(tiered)
     rates: dict[int, Rates] = {}
     for plan in plans:
-        key = (plan.license.pk, plan.period_start)
         if plan.version.pk not in rates:
             rates[plan.version.pk] = Rates.parse(plan.version.rates)
+    flat_from: dict[Key, int] = {}
+    for plan in plans:
+        if plan.item.kind == UseKind.GENERATION and rates[plan.version.pk].per_asset:
+            key = (plan.license.pk, plan.period_start)
+            tiers = rates[plan.version.pk].per_asset
+            last_boundary = tiers[-2].up_to if len(tiers) > 1 else 0
+            flat_from[key] = max(flat_from.get(key, 0), last_boundary)
+    counters, locked, unlocked_start = _counters(flat_from)
+    for plan in plans:
+        key = (plan.license.pk, plan.period_start)
         plan.rated = rate_use(
             rates[plan.version.pk],
             kind=plan.item.kind,
@@ -522,29 +542,48 @@ def _rate(plans: list[_Plan]) -> None:
         )
         if plan.rated.tier_units:
             counters[key] += plan.rated.tier_units
-    for (license_id, period_start), units in counters.items():
+    for key in locked:
+        license_id, period_start = key
         TierCounter.objects.filter(license_id=license_id, period_start=period_start).update(
-            units=units
+            units=counters[key]
         )
+    return {key: counters[key] - start for key, start in unlocked_start.items()}
 
 
-def _uses_tiers(plan: _Plan) -> bool:
-    return plan.item.kind == UseKind.GENERATION and bool(plan.version.rates.get("per_asset"))
+def _counters(flat_from: dict[Key, int]) -> tuple[dict[Key, int], set[Key], dict[Key, int]]:
+    """Units used so far per (license, period); the keys whose rows were locked; and, for the
+    others, the count they were read at.
 
-
-def _lock_counters(keys: list[tuple[int, date]]) -> dict[tuple[int, date], int]:
-    """Lock the counter rows in a fixed order (no deadlocks), creating missing ones first."""
+    A unit's price depends on its position only below the last tier boundary: counts only
+    grow, so a counter already at or past it cannot move a price any more, and is read without
+    a lock (its increment is added atomically at the end). Others are locked FOR UPDATE in a
+    fixed order (no deadlocks) so concurrent uses cannot both take the last cheap unit.
+    """
+    keys = sorted(flat_from)
     if not keys:
-        return {}
+        return {}, set(), {}
     TierCounter.objects.bulk_create(
         [TierCounter(license_id=lic, period_start=start, units=0) for lic, start in keys],
         ignore_conflicts=True,
     )
-    counters: dict[tuple[int, date], int] = {}
-    for lic, start in keys:
+    current = {
+        (row.license_id, row.period_start): row.units
+        for row in TierCounter.objects.filter(
+            license_id__in={lic for lic, _ in keys}, period_start__in={p for _, p in keys}
+        )
+    }
+    counters: dict[Key, int] = {}
+    locked: set[Key] = set()
+    unlocked: dict[Key, int] = {}
+    for key in keys:
+        if current[key] >= flat_from[key]:
+            counters[key] = unlocked[key] = current[key]
+            continue
+        lic, start = key
         counter = TierCounter.objects.select_for_update().get(license_id=lic, period_start=start)
-        counters[(lic, start)] = counter.units
-    return counters
+        counters[key] = counter.units
+        locked.add(key)
+    return counters, locked, unlocked
 
 
 def _write(

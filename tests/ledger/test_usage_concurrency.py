@@ -171,6 +171,38 @@ def test_8_threads_crossing_a_tier_boundary_price_each_unit_once():
     assert tiers.count(1) == 100
 
 
+@pytest.mark.parametrize(
+    "tiers",
+    [
+        [{"up_to": None, "unit_minor": 4000}],  # flat: the counter is never locked
+        [{"up_to": 5, "unit_minor": 4000}, {"up_to": None, "unit_minor": 3000}],  # soon past
+    ],
+    ids=["flat", "past-the-last-boundary"],
+)
+def test_counts_stay_exact_when_the_price_no_longer_depends_on_them(tiers):
+    """Past the last tier boundary the counter is read without a lock and incremented
+    atomically at the end: concurrent uses must still all be counted."""
+    s = scenario(rates={"per_asset": {"tiers": tiers}})
+
+    def ten_uses_of_three_units(thread: int) -> list[str]:
+        return [
+            usage_record(
+                brand=s.brand,
+                item=s.item(external_id=f"t{thread}-{n}", quantity=3),
+                now=s.now,
+            ).status
+            for n in range(10)
+        ]
+
+    statuses = in_threads(ten_uses_of_three_units)
+
+    assert {status for thread in statuses for status in thread} == {"accepted"}
+    assert TierCounter.objects.get(license=s.license).units == THREADS * 10 * 3
+    expensive = min(THREADS * 10 * 3, tiers[0]["up_to"] or THREADS * 10 * 3)
+    total = UsageEvent.objects.aggregate(g=Sum("gross_minor"))["g"]
+    assert total == expensive * 4000 + (THREADS * 30 - expensive) * tiers[-1]["unit_minor"]
+
+
 def test_8_threads_editing_consent_get_consecutive_versions():
     s = scenario()
     base = s.twin.consent_versions.get()
