@@ -18,7 +18,7 @@ def activated_versions(license_ids: Iterable[int]) -> dict[int, list[LicenseVers
     by_license: dict[int, list[LicenseVersion]] = {}
     for version in (
         LicenseVersion.objects.filter(license_id__in=list(license_ids), activation__isnull=False)
-        .select_related("activation")
+        .select_related("activation", "agency")
         .order_by("license_id", "-version")
     ):
         by_license.setdefault(version.license_id, []).append(version)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.db.models import Q
+
 from accounts.models import Agency, Brand, Talent
 from ledger.models import LedgerAccount
 from ledger.money import Money, split
@@ -18,6 +20,31 @@ class AccountCache:
 
     def __init__(self) -> None:
         self._accounts: dict[tuple, LedgerAccount] = {}
+
+    def load(
+        self,
+        *,
+        currencies: set[str],
+        brands: set[int],
+        talents: set[int],
+        agencies: set[int],
+    ) -> None:
+        """Fetch the accounts a batch will post to in one query (missing ones are made by get)."""
+        rows = LedgerAccount.objects.filter(currency__in=currencies).filter(
+            Q(kind=Kind.BRAND_RECEIVABLE, brand_id__in=brands)
+            | Q(kind=Kind.TALENT_PAYABLE, talent_id__in=talents)
+            | Q(kind=Kind.AGENCY_PAYABLE, agency_id__in=agencies)
+            | Q(kind=Kind.PLATFORM_REVENUE)
+        )
+        for account in rows:
+            key = (
+                account.kind,
+                account.currency,
+                account.talent_id,
+                account.agency_id,
+                account.brand_id,
+            )
+            self._accounts[key] = account
 
     def get(
         self,

@@ -611,6 +611,12 @@ def _write(
         ).update(first_published_at=first_published_at)
 
     accounts = AccountCache()
+    accounts.load(
+        currencies={plan.license.currency for plan in plans},
+        brands={brand.pk},
+        talents={plan.license.twin.talent_id for plan in plans},
+        agencies={plan.version.agency_id for plan in plans if plan.version.agency_id},
+    )
     # Posted in external_id order, like the usage rows below: two batches sharing keys in
     # different orders would otherwise deadlock on the journal's idempotency index.
     priced = sorted(
