@@ -17,16 +17,6 @@ class LedgerAccount(models.Model):
         WITHHOLDING = "withholding", "Withholding payable"
         STRIPE_CLEARING = "stripe_clearing", "Stripe clearing"
 
-    # Which party an account kind belongs to; platform accounts have none.
-    PARTY_OF_KIND = {
-        Kind.BRAND_RECEIVABLE: "brand",
-        Kind.TALENT_PAYABLE: "talent",
-        Kind.AGENCY_PAYABLE: "agency",
-        Kind.PLATFORM_REVENUE: None,
-        Kind.WITHHOLDING: None,
-        Kind.STRIPE_CLEARING: None,
-    }
-
     kind = models.CharField(max_length=32, choices=Kind.choices)
     currency = CurrencyField()
     talent = models.ForeignKey(

@@ -84,9 +84,3 @@ def consent_in_force(history: list[ConsentVersion], at: datetime) -> ConsentVers
         if version.effective_from <= at:
             return version
     return None
-
-
-def revocation_before(history: list[ConsentVersion], at: datetime) -> ConsentVersion | None:
-    """The revocation in force at `at`, if consent is revoked then."""
-    current = consent_in_force(history, at)
-    return current if current is not None and current.revoked else None

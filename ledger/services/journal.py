@@ -116,22 +116,8 @@ def journal_post_within(
     """
     if not connection.in_atomic_block:
         raise RuntimeError("journal_post_within must run inside transaction.atomic().")
-    _validate(
-        kind=kind,
-        source=source,
-        idempotency_key=idempotency_key,
-        occurred_at=occurred_at,
-        legs=legs,
-    )
-    body = transaction_body(
-        kind=kind,
-        source=source,
-        idempotency_key=idempotency_key,
-        occurred_at=occurred_at,
-        memo=memo,
-        reverses_id=reverses.pk if reverses else None,
-        postings=[(leg.account.pk, leg.amount.currency, leg.amount.minor) for leg in legs],
-    )
+    entry = Entry(kind, source, idempotency_key, occurred_at, legs, memo)
+    body = _checked_body(entry, reverses_id=reverses.pk if reverses else None)
 
     existing = _find(source, idempotency_key)
     if existing is not None:
@@ -172,7 +158,7 @@ def journal_post_within(
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One transaction for journal_post_batch_within."""
+    """One transaction to post: journal_post_within builds one, journal_post_batch_within takes many."""
 
     kind: str
     source: str
@@ -196,28 +182,10 @@ def journal_post_batch_within(
     if not entries:
         return []
     recorded_at = now or timezone.now()
-    for entry in entries:
-        _validate(
-            kind=entry.kind,
-            source=entry.source,
-            idempotency_key=entry.idempotency_key,
-            occurred_at=entry.occurred_at,
-            legs=entry.legs,
-        )
+    bodies = [_checked_body(entry, reverses_id=None) for entry in entries]
     ids = allocate_ids(JournalTransaction, len(entries))
     rows = []
-    for tx_id, entry in zip(ids, entries, strict=True):
-        body = transaction_body(
-            kind=entry.kind,
-            source=entry.source,
-            idempotency_key=entry.idempotency_key,
-            occurred_at=entry.occurred_at,
-            memo=entry.memo,
-            reverses_id=None,
-            postings=[
-                (leg.account.pk, leg.amount.currency, leg.amount.minor) for leg in entry.legs
-            ],
-        )
+    for tx_id, entry, body in zip(ids, entries, bodies, strict=True):
         rows.append(
             build(
                 JournalTransaction,
@@ -316,6 +284,26 @@ def transaction_reverse_within(
     if not result.created:
         raise AlreadyReversed(original)
     return result.transaction
+
+
+def _checked_body(entry: Entry, *, reverses_id: int | None) -> dict:
+    """Validate an entry and return its canonical body: what its hash and a replay compare."""
+    _validate(
+        kind=entry.kind,
+        source=entry.source,
+        idempotency_key=entry.idempotency_key,
+        occurred_at=entry.occurred_at,
+        legs=entry.legs,
+    )
+    return transaction_body(
+        kind=entry.kind,
+        source=entry.source,
+        idempotency_key=entry.idempotency_key,
+        occurred_at=entry.occurred_at,
+        memo=entry.memo,
+        reverses_id=reverses_id,
+        postings=[(leg.account.pk, leg.amount.currency, leg.amount.minor) for leg in entry.legs],
+    )
 
 
 def _validate(
