@@ -43,6 +43,7 @@ from ledger.api.serializers import (
 from ledger.selectors.visibility import (
     mark_reversal_state,
     refused_attempts_visible_to,
+    usage_events_filter,
     usage_events_visible_to,
 )
 from ledger.services.usage import (
@@ -397,20 +398,6 @@ class UsageEventListCreateApi(APIView):
         _mark_state([outcome])
         code = status.HTTP_201_CREATED if outcome.status == "accepted" else status.HTTP_200_OK
         return Response(usage_event_body(outcome.event), status=code)
-
-
-def usage_events_filter(events, filters: dict[str, Any]):
-    if "license" in filters:
-        events = events.filter(license_id=filters["license"])
-    if "twin" in filters:
-        events = events.filter(twin_id=filters["twin"])
-    if "kind" in filters:
-        events = events.filter(kind=filters["kind"])
-    if "occurred_after" in filters:
-        events = events.filter(occurred_at__gte=filters["occurred_after"])
-    if "occurred_before" in filters:
-        events = events.filter(occurred_at__lt=filters["occurred_before"])
-    return events
 
 
 class BatchResultOutput(serializers.Serializer):

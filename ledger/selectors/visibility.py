@@ -17,6 +17,7 @@ party owns is simply not found (404), never "forbidden" (which would confirm tha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -167,3 +168,20 @@ def assets_visible_to(viewer: Viewer) -> QuerySet[Asset]:
         brand="brand_id", talent="twin__talent_id", agency="twin__talent__agency_id"
     )
     return _scoped(Asset.objects.all(), scope).order_by("-pk")
+
+
+def usage_events_filter(
+    events: QuerySet[UsageEvent], filters: dict[str, Any]
+) -> QuerySet[UsageEvent]:
+    """Narrow a visible usage feed by the API's query filters (already validated)."""
+    if "license" in filters:
+        events = events.filter(license_id=filters["license"])
+    if "twin" in filters:
+        events = events.filter(twin_id=filters["twin"])
+    if "kind" in filters:
+        events = events.filter(kind=filters["kind"])
+    if "occurred_after" in filters:
+        events = events.filter(occurred_at__gte=filters["occurred_after"])
+    if "occurred_before" in filters:
+        events = events.filter(occurred_at__lt=filters["occurred_before"])
+    return events
