@@ -1,4 +1,5 @@
 from .accounts import LedgerAccount
+from .closing import Charge, CloseRun, Coverage, DocumentLine, DocumentSeries, Invoice, Statement
 from .journal import JournalTransaction, Posting
 from .licensing import License, LicenseActivation, LicenseDecision, LicenseVersion
 from .sealing import Block, BlockEntry
@@ -9,7 +10,13 @@ __all__ = [
     "Asset",
     "Block",
     "BlockEntry",
+    "Charge",
+    "CloseRun",
     "ConsentVersion",
+    "Coverage",
+    "DocumentLine",
+    "DocumentSeries",
+    "Invoice",
     "JournalTransaction",
     "LedgerAccount",
     "License",
@@ -18,6 +25,7 @@ __all__ = [
     "LicenseVersion",
     "Posting",
     "RefusedAttempt",
+    "Statement",
     "TierCounter",
     "Twin",
     "UsageEvent",

@@ -1,0 +1,282 @@
+"""Period close: runs, the charges the platform raises itself, coverage, statements, invoices.
+
+Statements, invoices, their lines, charges and coverage are documents of record: append-only
+(PostgreSQL triggers, migration 0008). A `CloseRun` is the one mutable row: its status and
+progress move while the close works.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+from ledger.fields import CurrencyField
+
+from .accounts import LedgerAccount
+from .append_only import AppendOnlyModel
+
+
+class CloseRun(models.Model):
+    """One close of one period. Unique per (period, kind): a second request finds this row."""
+
+    class Kind(models.TextChoices):
+        PERIOD_CLOSE = "period_close", "Period close"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Phase(models.TextChoices):
+        CHARGES = "charges", "Flat fees and minimum-guarantee top-ups"
+        INVOICES = "invoices", "Advance applications and brand invoices"
+        STATEMENTS = "statements", "Talent and agency statements"
+        DONE = "done", "Done"
+
+    period_start = models.DateField(help_text="First day of the period (calendar month, UTC).")
+    kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.PERIOD_CLOSE)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.CHARGES)
+    # The highest journal transaction id the close covers (besides its own charges), read while
+    # no lower id was in flight. Frozen once set, so every chunk and every re-run agree.
+    watermark = models.BigIntegerField(null=True, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["period_start", "kind"], name="close_run_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Close {self.period_start:%Y-%m} ({self.status})"
+
+    @property
+    def progress_pct(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return (100 * self.done // self.total) if self.total else 0
+
+
+class Charge(AppendOnlyModel):
+    """A journal transaction the platform raised itself, and how its amount was reached."""
+
+    class Kind(models.TextChoices):
+        ADVANCE = "advance", "Advance"
+        FLAT_FEE = "flat_fee", "Flat fee"
+        MINIMUM_TOPUP = "minimum_topup", "Minimum-guarantee top-up"
+        ADVANCE_APPLICATION = "advance_application", "Advance application"
+        WITHHOLDING = "withholding", "Withholding"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    transaction = models.OneToOneField(
+        "ledger.JournalTransaction", on_delete=models.PROTECT, related_name="charge"
+    )
+    license = models.ForeignKey(
+        "ledger.License", on_delete=models.PROTECT, null=True, blank=True, related_name="charges"
+    )
+    # The payee account of a withholding (one per statement).
+    account = models.ForeignKey(
+        LedgerAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Null for an advance (charged at activation, not by a close).
+    period_start = models.DateField(null=True, blank=True)
+    # The figures behind the amount (days active, guarantee vs gross, shares applied...).
+    detail = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "license", "account", "period_start"],
+                nulls_distinct=False,
+                name="charge_once_per_period",
+            ),
+        ]
+        indexes = [models.Index(fields=["period_start", "kind"], name="charge_period_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} (transaction {self.transaction_id})"
+
+
+class Coverage(AppendOnlyModel):
+    """Which period's statement (or invoice) a posting to a payee account is on.
+
+    The posting is the primary key: a posting can be covered once, by one close, and the
+    statement is the one of (account, period) — this table is invariant 6's proof.
+    """
+
+    posting = models.OneToOneField(
+        "ledger.Posting", on_delete=models.PROTECT, primary_key=True, related_name="coverage"
+    )
+    account = models.ForeignKey(
+        LedgerAccount, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    period_start = models.DateField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["account", "period_start"], name="coverage_account_period_idx")
+        ]
+
+
+class DocumentSeries(models.Model):
+    """Gap-free numbering: the counter moves in the same transaction as the documents."""
+
+    name = models.CharField(max_length=16, primary_key=True)
+    last_number = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.last_number}"
+
+
+class Statement(AppendOnlyModel):
+    """A talent's royalty statement or an agency's commission statement, one per currency."""
+
+    run = models.ForeignKey(CloseRun, on_delete=models.PROTECT, related_name="statements")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="+")
+    talent = models.ForeignKey(
+        "accounts.Talent",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="statements",
+    )
+    agency = models.ForeignKey(
+        "accounts.Agency",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="statements",
+    )
+    period_start = models.DateField()
+    currency = CurrencyField()
+    series = models.CharField(max_length=16)
+    number = models.PositiveBigIntegerField()
+    # The waterfall (SPEC "Statement waterfall"), minor units.
+    opening_minor = models.BigIntegerField()
+    earnings_minor = models.BigIntegerField()
+    adjustments_minor = models.BigIntegerField()
+    advance_recouped_minor = models.BigIntegerField()
+    withholding_pct = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal(0))
+    withholding_minor = models.BigIntegerField()
+    payable_minor = models.BigIntegerField()
+    minimum_payout_minor = models.BigIntegerField()
+    payout_minor = models.BigIntegerField()
+    closing_minor = models.BigIntegerField()
+    # Why nothing is paid out this time, when nothing is ("below the minimum payout", ...).
+    carry_forward_reason = models.CharField(max_length=200, blank=True)
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "period_start"], name="statement_once_per_period"
+            ),
+            models.UniqueConstraint(fields=["series", "number"], name="statement_number_unique"),
+        ]
+        indexes = [models.Index(fields=["period_start"], name="statement_period_idx")]
+
+    def __str__(self) -> str:
+        return self.display_number
+
+    @property
+    def display_number(self) -> str:
+        return f"{self.series}-{self.number:06d}"
+
+
+class Invoice(AppendOnlyModel):
+    """A brand's invoice for one period and currency."""
+
+    run = models.ForeignKey(CloseRun, on_delete=models.PROTECT, related_name="invoices")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="+")
+    brand = models.ForeignKey("accounts.Brand", on_delete=models.PROTECT, related_name="invoices")
+    period_start = models.DateField()
+    currency = CurrencyField()
+    series = models.CharField(max_length=16)
+    number = models.PositiveBigIntegerField()
+    # Charges of the period and prior-period adjustments, then the advance credited against it.
+    subtotal_minor = models.BigIntegerField()
+    adjustments_minor = models.BigIntegerField()
+    advance_applied_minor = models.BigIntegerField()
+    net_minor = models.BigIntegerField()
+    tax_rate_pct = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal(0))
+    tax_minor = models.BigIntegerField()
+    total_minor = models.BigIntegerField()
+    issued_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "period_start"], name="invoice_once_per_period"
+            ),
+            models.UniqueConstraint(fields=["series", "number"], name="invoice_number_unique"),
+        ]
+        indexes = [models.Index(fields=["period_start"], name="invoice_period_idx")]
+
+    def __str__(self) -> str:
+        return self.display_number
+
+    @property
+    def display_number(self) -> str:
+        return f"{self.series}-{self.number:06d}"
+
+
+class DocumentLine(AppendOnlyModel):
+    """One line of a statement or an invoice: a license's postings of one kind and channel.
+
+    `amount_minor` is what the line adds to the document's owner (a payee's share, or what the
+    brand owes); gross, commission and fee are the whole transactions' figures behind it.
+    """
+
+    class Section(models.TextChoices):
+        EARNINGS = "earnings", "Earnings"
+        ADJUSTMENTS = "adjustments", "Prior-period adjustments"
+        ADVANCE = "advance", "Advance recouped / applied"
+        WITHHOLDING = "withholding", "Withholding"
+        PAYMENTS = "payments", "Payouts and payments"
+
+    statement = models.ForeignKey(
+        Statement, on_delete=models.PROTECT, null=True, blank=True, related_name="lines"
+    )
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="lines"
+    )
+    position = models.PositiveIntegerField()
+    section = models.CharField(max_length=16, choices=Section.choices)
+    license = models.ForeignKey(
+        "ledger.License", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=32)
+    channel = models.CharField(max_length=64, blank=True)
+    units = models.BigIntegerField(default=0)
+    entries = models.PositiveIntegerField()
+    gross_minor = models.BigIntegerField()
+    commission_minor = models.BigIntegerField()
+    fee_minor = models.BigIntegerField()
+    amount_minor = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(statement__isnull=False, invoice__isnull=True)
+                | models.Q(statement__isnull=True, invoice__isnull=False),
+                name="line_on_one_document",
+            ),
+        ]
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.channel} {self.amount_minor}"
