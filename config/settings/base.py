@@ -4,6 +4,8 @@ from pathlib import Path
 
 import environ
 
+from config.celery import broker_transport_options
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 env = environ.Env()
@@ -24,6 +26,7 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "accounts",
     "ledger",
 ]
@@ -136,6 +139,38 @@ SPECTACULAR_SETTINGS = {
 
 # Ledger: how many journal transactions one sealed block holds at most.
 LEDGER_BLOCK_SIZE = env.int("LEDGER_BLOCK_SIZE", default=1024)
+# Period close: days after a period's end before the scheduled close runs (late usage arrives),
+# accounts per close transaction, and the payout threshold in major units of each currency.
+LEDGER_CLOSE_GRACE_DAYS = env.int("LEDGER_CLOSE_GRACE_DAYS", default=5)
+LEDGER_CLOSE_CHUNK = env.int("LEDGER_CLOSE_CHUNK", default=200)
+LEDGER_MINIMUM_PAYOUT = env("LEDGER_MINIMUM_PAYOUT", default="25.00")
+
+# Celery (config/celery.py reads every CELERY_* setting). The broker is Redis in production and
+# CI; `filesystem://` is kombu's broker in plain files (CELERY_BROKER_FOLDER), for a laptop with
+# no server. No result backend: tasks report through the database.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
+    CELERY_BROKER_URL, env.path("CELERY_BROKER_FOLDER", default=BASE_DIR / ".data" / "broker")
+)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+# A task is acknowledged when it has finished, not when it starts, so a worker that dies mid-task
+# leaves it to be delivered again (every task is safe to run twice); one message at a time each.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+# Beat schedules live in the database (django_celery_beat), editable in the admin by finance;
+# `manage.py setup_schedules` creates the defaults.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# On worker start-up, close the periods that are due at once (local: the demo's past months).
+LEDGER_CLOSE_ON_WORKER_START = False
 
 LOGGING = {
     "version": 1,

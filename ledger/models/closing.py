@@ -45,6 +45,9 @@ class CloseRun(models.Model):
     watermark = models.BigIntegerField(null=True, blank=True)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
+    # The last account the current phase finished; moves with that chunk's documents, so a
+    # re-run after a crash resumes right after it.
+    cursor = models.BigIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     requested_by = models.ForeignKey(
@@ -259,7 +262,10 @@ class DocumentLine(AppendOnlyModel):
     license = models.ForeignKey(
         "ledger.License", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The use's kind (generation, impressions...) or the charge's (flat_fee...).
     kind = models.CharField(max_length=32)
+    # What the entries are: uses, their reversals, a charge...
+    transaction_kind = models.CharField(max_length=32)
     channel = models.CharField(max_length=64, blank=True)
     units = models.BigIntegerField(default=0)
     entries = models.PositiveIntegerField()

@@ -15,6 +15,7 @@ from ledger.fields import validate_currency
 from ledger.models import License, LicenseActivation, LicenseDecision, LicenseVersion, Twin
 from ledger.rates import Rates, RatesError
 from ledger.selectors.licensing import effective_from, versions_in_force_between
+from ledger.services.charges import advance_charge_within
 from ledger.validation import clean_kinds, clean_slugs, clean_territories, territories_overlap
 
 MAX_SELL_OFF_DAYS = 3650
@@ -138,6 +139,7 @@ def license_decide(
                 decided_at=now,
             )
             LicenseActivation.objects.create(version=version, activated_at=now)
+            advance_charge_within(version=version, activated_at=now, now=now)
             license.status = License.Status.ACTIVE
             license.active_version = version
             license.save(update_fields=["status", "active_version"])

@@ -40,7 +40,7 @@ def seal_blocks(*, block_size: int | None = None, now: datetime | None = None) -
     """
     block_size = block_size or settings.LEDGER_BLOCK_SIZE
     now = now or timezone.now()
-    watermark = _safe_watermark()
+    watermark = committed_watermark()
     if watermark is None:
         return SealResult(blocks=[], watermark=None)
     with transaction.atomic(durable=True):
@@ -60,7 +60,8 @@ def seal_blocks(*, block_size: int | None = None, now: datetime | None = None) -
     return SealResult(blocks=blocks, watermark=watermark)
 
 
-def _safe_watermark() -> int | None:
+def committed_watermark() -> int | None:
+    """The highest journal transaction id, read while no lower id is still in flight."""
     with transaction.atomic(durable=True), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         cursor.execute(

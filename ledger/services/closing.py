@@ -1,0 +1,222 @@
+"""The period close (SPEC "Period close"): exactly once, resumable, one close at a time.
+
+    period_close_request  -> the run row for (period, kind); a second request finds the same row
+    period_close_execute  -> does (or resumes) the work of a run:
+        1. charges:    flat fees, then minimum-guarantee top-ups (ledger.services.charges)
+                       then the watermark: the highest journal id, read while none is in flight
+        2. invoices:   per chunk of brand accounts, cover, apply advances, issue invoices
+        3. statements: per chunk of talent/agency accounts, cover, withhold, issue statements
+    period_close_due      -> request and execute every period whose grace time has passed
+
+Exactly once comes from the database, not from luck: the run row is unique per (period, kind);
+a session advisory lock lets one process work on closes at a time (a killed worker's lock goes
+with its connection); each chunk commits its documents, coverage and progress together; and
+coverage (posting as primary key) and documents (unique per account and period) cannot be
+written twice even if everything else failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Min
+from django.utils import timezone
+
+from accounts.models import User
+from ledger.errors import Conflict
+from ledger.models import CloseRun, JournalTransaction, LedgerAccount
+from ledger.periods import Period
+from ledger.services.charges import period_charges_post
+from ledger.services.documents import invoices_issue_within, statements_issue_within
+from ledger.services.sealing import committed_watermark
+
+Phase = CloseRun.Phase
+Status = CloseRun.Status
+Kind = LedgerAccount.Kind
+
+# pg_try_advisory_lock(class, object): one close at a time across all workers.
+ADVISORY_LOCK_CLASS = 0x544C  # "TL"
+ADVISORY_LOCK_CLOSE = 1
+
+PAYEE_KINDS = (Kind.TALENT_PAYABLE, Kind.AGENCY_PAYABLE)
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    run: CloseRun
+    busy: bool  # another process holds the close lock; try again later
+
+
+def period_close_request(
+    *, period: Period, requested_by: User | None = None, now: datetime | None = None
+) -> CloseRun:
+    """The run for the period, created on first request. Refused before the period has ended."""
+    now = now or timezone.now()
+    if period.end_at > now:
+        raise Conflict(
+            f"{period} has not ended yet; it can be closed from {period.end_at:%Y-%m-%d}.",
+            code="period_not_ended",
+            field="period",
+        )
+    try:
+        with transaction.atomic(durable=True):
+            return CloseRun.objects.create(
+                period_start=period.start, requested_by=requested_by, requested_at=now
+            )
+    except IntegrityError:  # requested before (or at the same moment): the same run
+        return CloseRun.objects.get(period_start=period.start, kind=CloseRun.Kind.PERIOD_CLOSE)
+
+
+def period_close_execute(*, run_id: int, now: datetime | None = None) -> Execution:
+    """Do, or resume, the close of one run. Safe to call twice, at once, or after a crash."""
+    with _close_lock() as acquired:
+        run = CloseRun.objects.get(pk=run_id)
+        if not acquired:
+            return Execution(run, busy=run.status != Status.DONE)
+        if run.status == Status.DONE:
+            return Execution(run, busy=False)
+        _check_order(run)
+        now = now or timezone.now()
+        _update(run, status=Status.RUNNING, attempts=F("attempts") + 1, error="")
+        if run.started_at is None:
+            _update(run, started_at=now)
+        try:
+            _work(run, now)
+        except Exception as error:
+            _update(run, status=Status.FAILED, error=f"{type(error).__name__}: {error}")
+            raise
+        _update(run, status=Status.DONE, phase=Phase.DONE, finished_at=timezone.now())
+        return Execution(run, busy=False)
+
+
+def period_close_request_due(
+    *, grace_days: int | None = None, now: datetime | None = None
+) -> list[CloseRun]:
+    """Runs (created if needed) for every period whose end + grace has passed, oldest first.
+
+    From the period after the last closed one (or the journal's first period) onward; runs
+    already done are not returned.
+    """
+    now = now or timezone.now()
+    grace = timedelta(days=settings.LEDGER_CLOSE_GRACE_DAYS if grace_days is None else grace_days)
+    last_done = CloseRun.objects.filter(status=Status.DONE).order_by("-period_start").first()
+    if last_done:
+        period = Period(last_done.period_start).next()
+    else:
+        first = JournalTransaction.objects.aggregate(first=Min("occurred_at"))["first"]
+        if first is None:
+            return []
+        period = Period.of(first)
+    runs = []
+    while period.end_at + grace <= now:
+        run = period_close_request(period=period, now=now)
+        if run.status != Status.DONE:
+            runs.append(run)
+        period = period.next()
+    return runs
+
+
+def period_close_due(
+    *, grace_days: int | None = None, now: datetime | None = None
+) -> list[Execution]:
+    """Close every due period in order; stops at the first that another process is working on."""
+    results = []
+    for run in period_close_request_due(grace_days=grace_days, now=now):
+        result = period_close_execute(run_id=run.pk, now=now)
+        results.append(result)
+        if result.busy:
+            break
+    return results
+
+
+# -- the work ---------------------------------------------------------------------------------
+
+
+def _work(run: CloseRun, now: datetime) -> None:
+    period = Period(run.period_start)
+    if run.phase == Phase.CHARGES:
+        period_charges_post(period=period, now=now)
+        # Charges are committed above, so they fall under the watermark like any entry.
+        watermark = committed_watermark() or 0
+        brands = LedgerAccount.objects.filter(kind=Kind.BRAND_RECEIVABLE).count()
+        payees = LedgerAccount.objects.filter(kind__in=PAYEE_KINDS).count()
+        _update(
+            run,
+            watermark=watermark,
+            total=brands + payees,
+            phase=Phase.INVOICES,
+            cursor=0,
+            done=0,
+        )
+    if run.phase == Phase.INVOICES:
+        _in_chunks(run, [Kind.BRAND_RECEIVABLE], invoices_issue_within, now)
+        _update(run, phase=Phase.STATEMENTS, cursor=0)
+    if run.phase == Phase.STATEMENTS:
+        _in_chunks(run, PAYEE_KINDS, statements_issue_within, now)
+
+
+def _in_chunks(run: CloseRun, kinds, issue, now: datetime) -> None:
+    """Accounts of `kinds` after the run's cursor, a chunk per transaction with its progress."""
+    size = settings.LEDGER_CLOSE_CHUNK
+    while True:
+        with transaction.atomic(durable=True):
+            accounts = list(
+                LedgerAccount.objects.filter(kind__in=kinds, pk__gt=run.cursor).order_by("pk")[
+                    :size
+                ]
+            )
+            if not accounts:
+                return
+            issue(run=run, accounts=accounts, now=now)
+            _update(run, cursor=accounts[-1].pk, done=F("done") + len(accounts))
+
+
+def _check_order(run: CloseRun) -> None:
+    earlier = (
+        CloseRun.objects.filter(period_start__lt=run.period_start)
+        .exclude(status=Status.DONE)
+        .order_by("period_start")
+        .first()
+    )
+    if earlier:
+        raise Conflict(
+            f"Close {Period(earlier.period_start)} first: periods close in order.",
+            code="previous_period_open",
+        )
+    later = CloseRun.objects.filter(period_start__gt=run.period_start, status=Status.DONE)
+    if later.exists():
+        raise Conflict(
+            f"A later period is already closed; {Period(run.period_start)}'s entries are on it.",
+            code="later_period_closed",
+        )
+
+
+def _update(run: CloseRun, **fields) -> None:
+    """Write fields of the run row and refresh the in-memory copy."""
+    CloseRun.objects.filter(pk=run.pk).update(**fields)
+    run.refresh_from_db()
+
+
+@contextmanager
+def _close_lock() -> Iterator[bool]:
+    """A session-level advisory lock: held across the run's many transactions, and released by
+    PostgreSQL itself if the worker dies with its connection."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", [ADVISORY_LOCK_CLASS, ADVISORY_LOCK_CLOSE]
+        )
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(%s, %s)",
+                    [ADVISORY_LOCK_CLASS, ADVISORY_LOCK_CLOSE],
+                )

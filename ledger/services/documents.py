@@ -1,0 +1,461 @@
+"""Statements and invoices of a close: coverage first, then lines summed from what was covered.
+
+A chunk of accounts is handled in one database transaction: its postings are covered (a row
+per posting, the posting as primary key), the document lines are summed from those coverage
+rows — so a document can never disagree with what it covers — and the documents are numbered
+from a gap-free series in the same transaction.
+
+The close covers, for its period, every posting to the account with occurred_at before the
+period's end whose transaction id is at most the run's watermark (read while no lower id was
+in flight), plus the charges the close itself posts. Anything later is the next close's.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+
+from accounts.models import Agency, Brand, Talent
+from ledger.models import (
+    Charge,
+    CloseRun,
+    DocumentLine,
+    DocumentSeries,
+    Invoice,
+    JournalTransaction,
+    LedgerAccount,
+    Statement,
+)
+from ledger.money import Money
+from ledger.periods import Period
+from ledger.services.charges import CLOSE_SOURCE, advance_application_within
+from ledger.services.journal import Leg, journal_post_within
+from ledger.services.postings import AccountCache, Kind
+
+Section = DocumentLine.Section
+TxKind = JournalTransaction.Kind
+
+SERIES = {
+    Kind.TALENT_PAYABLE: "RS",  # royalty statements
+    Kind.AGENCY_PAYABLE: "CS",  # commission statements
+    Kind.BRAND_RECEIVABLE: "INV",
+}
+# Gross the brand is charged for, against which an advance is applied.
+APPLICABLE_KINDS = (TxKind.USAGE, TxKind.REVERSAL, TxKind.FLAT_FEE, TxKind.MINIMUM_TOPUP)
+
+
+@dataclass(slots=True)
+class Line:
+    section: str
+    license_id: int | None
+    tx_kind: str
+    kind: str
+    channel: str
+    units: int = 0
+    entries: int = 0
+    gross: int = 0
+    commission: int = 0
+    fee: int = 0
+    amount: int = 0  # for the document's owner: a payee's share, or what the brand owes
+
+
+@dataclass(slots=True)
+class Lines:
+    lines: list[Line] = field(default_factory=list)
+
+    def total(self, section: str) -> int:
+        return sum(line.amount for line in self.lines if line.section == section)
+
+    def gross_by_license(self, kinds: Iterable[str]) -> dict[int, int]:
+        totals: dict[int, int] = defaultdict(int)
+        for line in self.lines:
+            if line.license_id and line.tx_kind in kinds:
+                totals[line.license_id] += line.gross
+        return totals
+
+
+def invoices_issue_within(
+    *, run: CloseRun, accounts: list[LedgerAccount], now: datetime
+) -> list[Invoice]:
+    """Cover the brand accounts, apply advances against what was covered, issue invoices."""
+    period = Period(run.period_start)
+    _cover(run, period, [a.pk for a in accounts])
+    lines = _lines(period, [a.pk for a in accounts], payee=False)
+    cache = AccountCache()
+    for account in accounts:
+        applied = _apply_advances(account, lines[account.pk], period, cache, now)
+        if applied:
+            _cover_transactions(period, account.pk, applied)
+    lines = _lines(period, [a.pk for a in accounts], payee=False)
+    brands = Brand.objects.in_bulk([a.brand_id for a in accounts])
+    invoices = []
+    for account in accounts:
+        found = lines.get(account.pk)
+        if not found or not found.lines:
+            continue
+        brand = brands[account.brand_id]
+        subtotal = found.total(Section.EARNINGS)
+        adjustments = found.total(Section.ADJUSTMENTS)
+        advance_applied = -found.total(Section.ADVANCE)
+        net = Money(subtotal + adjustments - advance_applied, account.currency)
+        tax = net.percent(brand.tax_rate_pct)
+        invoices.append(
+            (
+                Invoice(
+                    run=run,
+                    account=account,
+                    brand=brand,
+                    period_start=period.start,
+                    currency=account.currency,
+                    series=SERIES[Kind.BRAND_RECEIVABLE],
+                    number=0,
+                    subtotal_minor=subtotal,
+                    adjustments_minor=adjustments,
+                    advance_applied_minor=advance_applied,
+                    net_minor=net.minor,
+                    tax_rate_pct=brand.tax_rate_pct,
+                    tax_minor=tax.minor,
+                    total_minor=(net + tax).minor,
+                    issued_at=now,
+                    due_at=now + timedelta(days=brand.payment_terms_days),
+                ),
+                found,
+            )
+        )
+    return _save(invoices, SERIES[Kind.BRAND_RECEIVABLE], owner="invoice")
+
+
+def statements_issue_within(
+    *, run: CloseRun, accounts: list[LedgerAccount], now: datetime
+) -> list[Statement]:
+    """Cover the payee accounts and issue each its statement with the SPEC waterfall."""
+    period = Period(run.period_start)
+    ids = [a.pk for a in accounts]
+    _cover(run, period, ids)
+    lines = _lines(period, ids, payee=True)
+    openings = _openings(ids, period)
+    talents = Talent.objects.in_bulk([a.talent_id for a in accounts if a.talent_id])
+    agencies = Agency.objects.in_bulk([a.agency_id for a in accounts if a.agency_id])
+    cache = AccountCache()
+    by_series: dict[str, list] = defaultdict(list)
+    for account in accounts:
+        found = lines.get(account.pk, Lines())
+        opening = openings.get(account.pk, 0)
+        if not found.lines and not opening:
+            continue
+        payee = talents.get(account.talent_id) or agencies.get(account.agency_id)
+        withholding_pct = getattr(payee, "withholding_pct", Decimal(0))
+        earnings = found.total(Section.EARNINGS)
+        adjustments = found.total(Section.ADJUSTMENTS)
+        recouped = -found.total(Section.ADVANCE)
+        taxable = Money(max(0, earnings + adjustments - recouped), account.currency)
+        withholding = taxable.percent(withholding_pct)
+        if withholding:
+            _post_withholding(account, withholding, period, cache, now)
+            found.lines.append(
+                Line(
+                    Section.WITHHOLDING,
+                    None,
+                    TxKind.WITHHOLDING,
+                    TxKind.WITHHOLDING,
+                    "",
+                    entries=1,
+                    amount=-withholding.minor,
+                )
+            )
+        payable = opening + earnings + adjustments - recouped - withholding.minor
+        minimum = Money.from_major(settings.LEDGER_MINIMUM_PAYOUT, account.currency).minor
+        reason = _carry_forward_reason(payee, payable, minimum)
+        payout = 0 if reason else payable
+        statement = Statement(
+            run=run,
+            account=account,
+            talent_id=account.talent_id,
+            agency_id=account.agency_id,
+            period_start=period.start,
+            currency=account.currency,
+            series=SERIES[account.kind],
+            number=0,
+            opening_minor=opening,
+            earnings_minor=earnings,
+            adjustments_minor=adjustments,
+            advance_recouped_minor=recouped,
+            withholding_pct=withholding_pct,
+            withholding_minor=withholding.minor,
+            payable_minor=payable,
+            minimum_payout_minor=minimum,
+            payout_minor=payout,
+            closing_minor=payable - payout,
+            carry_forward_reason=reason,
+            issued_at=now,
+        )
+        by_series[statement.series].append((statement, found))
+    issued: list[Statement] = []
+    for series, documents in sorted(by_series.items()):
+        issued += _save(documents, series, owner="statement")
+    return issued
+
+
+def _carry_forward_reason(payee: Talent | Agency, payable: int, minimum: int) -> str:
+    if payable <= 0:
+        return "nothing payable"
+    if payable < minimum:
+        return "below the minimum payout"
+    if not (payee.stripe_account_id and payee.payouts_enabled):
+        return "no payout account yet"
+    return ""
+
+
+def _apply_advances(
+    account: LedgerAccount, lines: Lines | None, period: Period, cache: AccountCache, now
+) -> list[int]:
+    """Advance applications for the brand's licenses with an unapplied advance; their ids."""
+    if lines is None:
+        return []
+    gross = lines.gross_by_license(APPLICABLE_KINDS)
+    advances = Charge.objects.filter(
+        kind=Charge.Kind.ADVANCE,
+        license__brand_id=account.brand_id,
+        license__currency=account.currency,
+        license_id__in=list(gross),
+    ).select_related("license__brand", "license__twin__talent", "license__active_version")
+    applied = []
+    for advance in advances.order_by("license_id"):
+        if Charge.objects.filter(
+            kind=Charge.Kind.ADVANCE_APPLICATION,
+            license_id=advance.license_id,
+            period_start=period.start,
+        ).exists():
+            continue
+        charge = advance_application_within(
+            advance=advance,
+            covered_gross=gross[advance.license_id],
+            period=period,
+            accounts=cache,
+            now=now,
+        )
+        if charge:
+            applied.append(charge.transaction_id)
+    return applied
+
+
+def _post_withholding(
+    account: LedgerAccount, amount: Money, period: Period, cache: AccountCache, now
+) -> None:
+    result = journal_post_within(
+        kind=TxKind.WITHHOLDING,
+        source=CLOSE_SOURCE,
+        idempotency_key=f"withholding:{account.pk}:{period.label}",
+        occurred_at=period.last_instant,
+        legs=[
+            Leg(account, amount),
+            Leg(cache.get(Kind.WITHHOLDING, account.currency), -amount),
+        ],
+        memo=f"Withholding on the {period} statement",
+        now=now,
+    )
+    Charge.objects.create(
+        kind=Charge.Kind.WITHHOLDING,
+        transaction=result.transaction,
+        account=account,
+        period_start=period.start,
+        detail={"withheld_minor": amount.minor},
+        created_at=now,
+    )
+    _cover_transactions(period, account.pk, [result.transaction.pk])
+
+
+def _next_numbers(series: str, count: int) -> range:
+    """Reserve `count` consecutive numbers; the series row is locked until our commit."""
+    DocumentSeries.objects.get_or_create(name=series)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE ledger_documentseries SET last_number = last_number + %s "
+            "WHERE name = %s RETURNING last_number",
+            [count, series],
+        )
+        last = cursor.fetchone()[0]
+    return range(last - count + 1, last + 1)
+
+
+def _save(documents: list[tuple], series: str, *, owner: str) -> list:
+    if not documents:
+        return []
+    for (document, _), number in zip(documents, _next_numbers(series, len(documents)), strict=True):
+        document.number = number
+    model = type(documents[0][0])
+    saved = model.objects.bulk_create([document for document, _ in documents])
+    rows = []
+    for document, lines in documents:
+        for position, line in enumerate(_ordered(lines.lines), start=1):
+            rows.append(
+                DocumentLine(
+                    **{owner: document},
+                    position=position,
+                    section=line.section,
+                    license_id=line.license_id,
+                    transaction_kind=line.tx_kind,
+                    kind=line.kind,
+                    channel=line.channel,
+                    units=line.units,
+                    entries=line.entries,
+                    gross_minor=line.gross,
+                    commission_minor=line.commission,
+                    fee_minor=line.fee,
+                    amount_minor=line.amount,
+                )
+            )
+    DocumentLine.objects.bulk_create(rows, batch_size=2000)
+    return saved
+
+
+_SECTION_ORDER = {s: i for i, s in enumerate(Section.values)}
+
+
+def _ordered(lines: list[Line]) -> list[Line]:
+    return sorted(
+        lines,
+        key=lambda x: (
+            _SECTION_ORDER[x.section],
+            x.license_id or 0,
+            x.kind,
+            x.channel,
+            x.tx_kind,
+        ),
+    )
+
+
+# -- coverage and sums ------------------------------------------------------------------------
+
+_COVER = """
+INSERT INTO ledger_coverage (posting_id, account_id, period_start)
+SELECT p.id, p.account_id, %(start)s
+FROM ledger_posting p
+WHERE p.account_id = ANY(%(accounts)s)
+  AND p.occurred_at < %(end)s
+  AND (p.transaction_id <= %(watermark)s
+       OR p.transaction_id IN (SELECT transaction_id FROM ledger_charge
+                               WHERE period_start = %(start)s))
+  AND NOT EXISTS (SELECT 1 FROM ledger_coverage c WHERE c.posting_id = p.id)
+"""
+
+_COVER_TRANSACTIONS = """
+INSERT INTO ledger_coverage (posting_id, account_id, period_start)
+SELECT p.id, p.account_id, %(start)s
+FROM ledger_posting p
+WHERE p.transaction_id = ANY(%(transactions)s) AND p.account_id = %(account)s
+"""
+
+# One row per line: the covered postings of each account by license, kind, channel, section.
+# Reversals are shown under the use (or charge) they reverse, with negative units; a line is
+# "prior" when that original happened before the period began.
+_LINES = """
+SELECT c.account_id,
+       coalesce(ue.license_id, ch.license_id) AS license_id,
+       t.kind AS tx_kind,
+       coalesce(ue.kind, ch.kind, ot.kind, t.kind) AS line_kind,
+       coalesce(ue.channel, '') AS channel,
+       coalesce(ot.occurred_at, t.occurred_at) < %(start_at)s AS prior,
+       count(*) AS entries,
+       coalesce(sum(CASE WHEN t.reverses_id IS NULL THEN ue.quantity ELSE -ue.quantity END), 0),
+       sum(p.amount_minor),
+       sum(legs.gross),
+       sum(legs.commission),
+       sum(legs.fee)
+FROM ledger_coverage c
+JOIN ledger_posting p ON p.id = c.posting_id
+JOIN ledger_journaltransaction t ON t.id = p.transaction_id
+LEFT JOIN ledger_journaltransaction ot ON ot.id = t.reverses_id
+LEFT JOIN ledger_usageevent ue ON ue.transaction_id = coalesce(t.reverses_id, t.id)
+LEFT JOIN ledger_charge ch ON ch.transaction_id = coalesce(t.reverses_id, t.id)
+CROSS JOIN LATERAL (
+    SELECT coalesce(sum(p2.amount_minor) FILTER (WHERE a2.kind = 'brand_receivable'), 0)
+               AS gross,
+           -coalesce(sum(p2.amount_minor) FILTER (WHERE a2.kind = 'agency_payable'), 0)
+               AS commission,
+           -coalesce(sum(p2.amount_minor) FILTER (WHERE a2.kind = 'platform_revenue'), 0)
+               AS fee
+    FROM ledger_posting p2
+    JOIN ledger_ledgeraccount a2 ON a2.id = p2.account_id
+    WHERE p2.transaction_id = t.id
+) legs
+WHERE c.account_id = ANY(%(accounts)s) AND c.period_start = %(start)s
+GROUP BY 1, 2, 3, 4, 5, 6
+"""
+
+_SECTION_OF_KIND = {
+    TxKind.ADVANCE_APPLICATION: Section.ADVANCE,
+    TxKind.WITHHOLDING: Section.WITHHOLDING,
+    TxKind.PAYOUT: Section.PAYMENTS,
+    TxKind.PAYMENT: Section.PAYMENTS,
+}
+
+
+def _cover(run: CloseRun, period: Period, accounts: list[int]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _COVER,
+            {
+                "start": period.start,
+                "end": period.end_at,
+                "accounts": accounts,
+                "watermark": run.watermark,
+            },
+        )
+
+
+def _cover_transactions(period: Period, account: int, transactions: list[int]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _COVER_TRANSACTIONS,
+            {"start": period.start, "transactions": transactions, "account": account},
+        )
+
+
+def _lines(period: Period, accounts: list[int], *, payee: bool) -> dict[int, Lines]:
+    """Each account's lines from its covered postings; payees see credits as positive."""
+    sign = -1 if payee else 1
+    found: dict[int, Lines] = defaultdict(Lines)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LINES, {"start": period.start, "start_at": period.start_at, "accounts": accounts}
+        )
+        for row in cursor.fetchall():
+            account, license_id, tx_kind, kind, channel, prior, entries, units, amount = row[:9]
+            gross, commission, fee = row[9:]
+            section = _SECTION_OF_KIND.get(tx_kind) or (
+                Section.ADJUSTMENTS if prior else Section.EARNINGS
+            )
+            found[account].lines.append(
+                Line(
+                    section=section,
+                    license_id=license_id,
+                    tx_kind=tx_kind,
+                    kind=kind,
+                    channel=channel,
+                    units=int(units),
+                    entries=entries,
+                    gross=int(gross),
+                    commission=int(commission),
+                    fee=int(fee),
+                    amount=sign * int(amount),
+                )
+            )
+    return found
+
+
+def _openings(accounts: list[int], period: Period) -> dict[int, int]:
+    """Each account's closing balance on its latest earlier statement."""
+    rows = (
+        Statement.objects.filter(account_id__in=accounts, period_start__lt=period.start)
+        .order_by("account_id", "-period_start")
+        .distinct("account_id")
+        .values_list("account_id", "closing_minor")
+    )
+    return dict(rows)
