@@ -14,6 +14,15 @@ from ledger.api.licenses import (
     LicenseListCreateApi,
 )
 from ledger.api.provenance import ProvenanceApi
+from ledger.api.statements import (
+    InvoiceDetailApi,
+    InvoiceLineEntriesApi,
+    InvoiceListApi,
+    PeriodCloseApi,
+    StatementDetailApi,
+    StatementLineEntriesApi,
+    StatementListApi,
+)
 from ledger.api.twins import (
     TwinConsentApi,
     TwinConsentRevokeApi,
@@ -57,4 +66,19 @@ urlpatterns = [
     path("assets/<int:asset_id>/approve/", AssetApproveApi.as_view(), name="asset-approve"),
     path("assets/<int:asset_id>/reject/", AssetRejectApi.as_view(), name="asset-reject"),
     path("provenance/", ProvenanceApi.as_view(), name="provenance"),
+    path("statements/", StatementListApi.as_view(), name="statements"),
+    path("statements/<int:statement_id>/", StatementDetailApi.as_view(), name="statement"),
+    path(
+        "statements/<int:statement_id>/lines/<int:line_id>/entries/",
+        StatementLineEntriesApi.as_view(),
+        name="statement-line-entries",
+    ),
+    path("invoices/", InvoiceListApi.as_view(), name="invoices"),
+    path("invoices/<int:invoice_id>/", InvoiceDetailApi.as_view(), name="invoice"),
+    path(
+        "invoices/<int:invoice_id>/lines/<int:line_id>/entries/",
+        InvoiceLineEntriesApi.as_view(),
+        name="invoice-line-entries",
+    ),
+    path("periods/<str:period>/close/", PeriodCloseApi.as_view(), name="period-close"),
 ]

@@ -25,9 +25,11 @@ from accounts.models import AgencyMembership, BrandMembership, Talent, User
 from ledger.models import (
     Asset,
     ConsentVersion,
+    Invoice,
     JournalTransaction,
     License,
     RefusedAttempt,
+    Statement,
     Twin,
     UsageEvent,
 )
@@ -185,3 +187,17 @@ def usage_events_filter(
     if "occurred_before" in filters:
         events = events.filter(occurred_at__lt=filters["occurred_before"])
     return events
+
+
+def statements_visible_to(viewer: Viewer) -> QuerySet[Statement]:
+    """A talent's own statements; an agency's own and its talents'; finance all; brands none."""
+    scope = viewer._scope(brand=None, talent="talent_id", agency="agency_id")
+    if scope is not None and viewer.agency_ids:
+        scope |= Q(talent__agency_id__in=viewer.agency_ids)
+    return _scoped(Statement.objects.all(), scope).order_by("-pk")
+
+
+def invoices_visible_to(viewer: Viewer) -> QuerySet[Invoice]:
+    """A brand's own invoices (members and API keys); finance all."""
+    scope = viewer._scope(brand="brand_id", talent=None, agency=None)
+    return _scoped(Invoice.objects.all(), scope).order_by("-pk")

@@ -1,0 +1,278 @@
+"""Statements (talents, agencies), invoices (brands), and the period close (finance)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ledger.api.errors import error_responses
+from ledger.api.fields import QueryIdField, StrictCharField
+from ledger.api.pagination import PageQuery, paginated_response
+from ledger.api.permissions import IsFinance, person, viewer, visible_or_404
+from ledger.api.serializers import JSONOutField, iso, page_of
+from ledger.errors import NotFound
+from ledger.models import CloseRun, DocumentLine
+from ledger.periods import Period
+from ledger.selectors.statements import line_entries
+from ledger.selectors.visibility import invoices_visible_to, statements_visible_to
+from ledger.services.closing import period_close_request
+
+
+class LineOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    position = serializers.IntegerField()
+    section = serializers.ChoiceField(choices=DocumentLine.Section.choices)
+    license = serializers.IntegerField(source="license_id", allow_null=True)
+    kind = serializers.CharField(help_text="The use's kind or the charge's.")
+    transaction_kind = serializers.CharField(help_text="usage, reversal, flat_fee, ...")
+    channel = serializers.CharField(allow_blank=True)
+    units = serializers.IntegerField()
+    entries = serializers.IntegerField(help_text="Journal entries this line sums.")
+    gross_minor = serializers.IntegerField()
+    commission_minor = serializers.IntegerField()
+    fee_minor = serializers.IntegerField()
+    amount_minor = serializers.IntegerField(help_text="What the line adds for the document owner.")
+
+
+class StatementOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField(source="display_number")
+    period = serializers.SerializerMethodField()
+    currency = serializers.CharField()
+    talent = serializers.IntegerField(source="talent_id", allow_null=True)
+    agency = serializers.IntegerField(source="agency_id", allow_null=True)
+    opening_minor = serializers.IntegerField()
+    earnings_minor = serializers.IntegerField()
+    adjustments_minor = serializers.IntegerField()
+    advance_recouped_minor = serializers.IntegerField()
+    withholding_pct = serializers.DecimalField(max_digits=7, decimal_places=4)
+    withholding_minor = serializers.IntegerField()
+    payable_minor = serializers.IntegerField()
+    minimum_payout_minor = serializers.IntegerField()
+    payout_minor = serializers.IntegerField()
+    closing_minor = serializers.IntegerField()
+    carry_forward_reason = serializers.CharField(allow_blank=True)
+    issued_at = serializers.SerializerMethodField()
+
+    def get_period(self, obj) -> str:
+        return Period(obj.period_start).label
+
+    def get_issued_at(self, obj) -> str:
+        return iso(obj.issued_at)
+
+
+class StatementDetailOutput(StatementOutput):
+    lines = LineOutput(many=True)
+
+
+class InvoiceOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField(source="display_number")
+    period = serializers.SerializerMethodField()
+    currency = serializers.CharField()
+    brand = serializers.IntegerField(source="brand_id")
+    subtotal_minor = serializers.IntegerField()
+    adjustments_minor = serializers.IntegerField()
+    advance_applied_minor = serializers.IntegerField()
+    net_minor = serializers.IntegerField()
+    tax_rate_pct = serializers.DecimalField(max_digits=7, decimal_places=4)
+    tax_minor = serializers.IntegerField()
+    total_minor = serializers.IntegerField()
+    issued_at = serializers.SerializerMethodField()
+    due_at = serializers.SerializerMethodField()
+
+    def get_period(self, obj) -> str:
+        return Period(obj.period_start).label
+
+    def get_issued_at(self, obj) -> str:
+        return iso(obj.issued_at)
+
+    def get_due_at(self, obj) -> str:
+        return iso(obj.due_at)
+
+
+class InvoiceDetailOutput(InvoiceOutput):
+    lines = LineOutput(many=True)
+
+
+class EntryOutput(serializers.Serializer):
+    transaction = serializers.IntegerField()
+    transaction_kind = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    recorded_at = serializers.DateTimeField()
+    reverses = serializers.IntegerField(allow_null=True)
+    amount_minor = serializers.IntegerField()
+    usage_event = serializers.IntegerField(allow_null=True)
+    external_id = serializers.CharField(allow_blank=True)
+    asset = serializers.IntegerField(allow_null=True)
+    units = serializers.IntegerField()
+    rating = JSONOutField(help_text="How the entry was priced (tiers, rate, charge figures).")
+    charge = serializers.CharField(allow_blank=True)
+
+
+class CloseRunOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    period = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=CloseRun.Status.choices)
+    phase = serializers.ChoiceField(choices=CloseRun.Phase.choices)
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+    progress_pct = serializers.IntegerField()
+    attempts = serializers.IntegerField()
+    error = serializers.CharField(allow_blank=True)
+    requested_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_period(self, obj) -> str:
+        return Period(obj.period_start).label
+
+
+class DocumentQuery(PageQuery):
+    period = StrictCharField(required=False, help_text="YYYY-MM")
+    talent = QueryIdField(required=False)
+    agency = QueryIdField(required=False)
+    brand = QueryIdField(required=False)
+
+
+def _filtered(queryset, request, fields: tuple[str, ...]):
+    query = DocumentQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    data = query.validated_data
+    if "period" in data:
+        queryset = queryset.filter(period_start=Period.parse(data["period"]).start)
+    for name in fields:
+        if name in data:
+            queryset = queryset.filter(**{f"{name}_id": data[name]})
+    return queryset
+
+
+class StatementListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="statements_list",
+        summary="Royalty and commission statements visible to the caller",
+        description="A talent sees its own; an agency its own and its talents'; finance all.",
+        parameters=[DocumentQuery],
+        responses={200: page_of(StatementOutput, "PaginatedStatementList"), **error_responses(400)},
+    )
+    def get(self, request):
+        statements = _filtered(
+            statements_visible_to(viewer(request)), request, ("talent", "agency")
+        )
+        return paginated_response(
+            request=request, view=self, queryset=statements, output=StatementOutput
+        )
+
+
+class StatementDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="statements_retrieve",
+        summary="One statement: its waterfall and lines",
+        responses={200: StatementDetailOutput, **error_responses(404)},
+    )
+    def get(self, request, statement_id: int):
+        statement = visible_or_404(
+            statements_visible_to(viewer(request)).prefetch_related("lines"),
+            statement_id,
+            "statement",
+        )
+        return Response(StatementDetailOutput(statement).data)
+
+
+class StatementLineEntriesApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="statements_line_entries",
+        summary="Explain a line: the journal entries it sums and how each was priced",
+        responses={200: EntryOutput(many=True), **error_responses(404)},
+    )
+    def get(self, request, statement_id: int, line_id: int):
+        statement = visible_or_404(
+            statements_visible_to(viewer(request)), statement_id, "statement"
+        )
+        line = statement.lines.filter(pk=line_id).first()
+        if line is None:
+            raise NotFound("No such line.", code="not_found")
+        return Response(EntryOutput(line_entries(line), many=True).data)
+
+
+class InvoiceListApi(APIView):
+    @extend_schema(
+        operation_id="invoices_list",
+        summary="Invoices visible to the caller",
+        description="A brand (member or API key) sees its own; finance all.",
+        parameters=[DocumentQuery],
+        responses={200: page_of(InvoiceOutput, "PaginatedInvoiceList"), **error_responses(400)},
+    )
+    def get(self, request):
+        invoices = _filtered(invoices_visible_to(viewer(request)), request, ("brand",))
+        return paginated_response(
+            request=request, view=self, queryset=invoices, output=InvoiceOutput
+        )
+
+
+class InvoiceDetailApi(APIView):
+    @extend_schema(
+        operation_id="invoices_retrieve",
+        summary="One invoice with its lines",
+        responses={200: InvoiceDetailOutput, **error_responses(404)},
+    )
+    def get(self, request, invoice_id: int):
+        invoice = visible_or_404(
+            invoices_visible_to(viewer(request)).prefetch_related("lines"), invoice_id, "invoice"
+        )
+        return Response(InvoiceDetailOutput(invoice).data)
+
+
+class InvoiceLineEntriesApi(APIView):
+    @extend_schema(
+        operation_id="invoices_line_entries",
+        summary="Explain an invoice line: the journal entries it sums",
+        responses={200: EntryOutput(many=True), **error_responses(404)},
+    )
+    def get(self, request, invoice_id: int, line_id: int):
+        invoice = visible_or_404(invoices_visible_to(viewer(request)), invoice_id, "invoice")
+        line = invoice.lines.filter(pk=line_id).first()
+        if line is None:
+            raise NotFound("No such line.", code="not_found")
+        return Response(EntryOutput(line_entries(line), many=True).data)
+
+
+class PeriodCloseApi(APIView):
+    permission_classes = [IsAuthenticated, IsFinance]
+
+    @extend_schema(
+        operation_id="periods_close_retrieve",
+        summary="The close of a period and its progress (finance)",
+        responses={200: CloseRunOutput, **error_responses(400, 403, 404)},
+    )
+    def get(self, request, period: str):
+        found = CloseRun.objects.filter(period_start=Period.parse(period).start).first()
+        if found is None:
+            raise NotFound(f"{period} has not been closed.", code="not_found")
+        return Response(CloseRunOutput(found).data)
+
+    @extend_schema(
+        operation_id="periods_close",
+        summary="Close a period (finance): statements and invoices, exactly once",
+        description="Starts the close in the background and returns its run (202); asking again "
+        "returns the same run with its progress. 409 period_not_ended before the period's end.",
+        request=None,
+        responses={202: CloseRunOutput, **error_responses(400, 403, 409)},
+    )
+    def post(self, request, period: str):
+        from ledger.tasks import period_close
+
+        run = period_close_request(period=Period.parse(period), requested_by=person(request))
+        if run.status != CloseRun.Status.DONE:
+            transaction.on_commit(lambda: period_close.delay(run.pk))
+        return Response(CloseRunOutput(run).data, status=status.HTTP_202_ACCEPTED)

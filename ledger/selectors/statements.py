@@ -1,0 +1,94 @@
+"""Reads behind statements and invoices: their lines, and the entries behind each line."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import connection
+
+from ledger.models import DocumentLine, Invoice, Statement
+from ledger.periods import Period
+
+# The covered postings behind one line: the same grouping keys as the close's line query
+# (ledger.services.documents._LINES), so the entries listed always sum to the line.
+_ENTRIES = """
+SELECT t.id, t.kind, t.occurred_at, t.recorded_at, t.reverses_id, p.amount_minor,
+       ue.id, ue.external_id, ue.asset_id, ue.quantity, ue.rating, ch.kind, ch.detail
+FROM ledger_coverage c
+JOIN ledger_posting p ON p.id = c.posting_id
+JOIN ledger_journaltransaction t ON t.id = p.transaction_id
+LEFT JOIN ledger_journaltransaction ot ON ot.id = t.reverses_id
+LEFT JOIN ledger_usageevent ue ON ue.transaction_id = coalesce(t.reverses_id, t.id)
+LEFT JOIN ledger_charge ch ON ch.transaction_id = coalesce(t.reverses_id, t.id)
+WHERE c.account_id = %(account)s AND c.period_start = %(start)s
+  AND t.kind = %(tx_kind)s
+  AND coalesce(ue.kind, ch.kind, ot.kind, t.kind) = %(kind)s
+  AND coalesce(ue.channel, '') = %(channel)s
+  AND coalesce(ue.license_id, ch.license_id, -1) = %(license)s
+  AND (coalesce(ot.occurred_at, t.occurred_at) < %(start_at)s) = %(prior)s
+ORDER BY t.occurred_at, t.id
+"""
+
+
+def document_of(line: DocumentLine) -> Statement | Invoice:
+    return line.statement if line.statement_id else line.invoice
+
+
+def line_entries(line: DocumentLine) -> list[dict[str, Any]]:
+    """Each journal entry a line sums, with the use it records and the rate that priced it
+    ("explain this number"). Amounts are the document owner's: a payee's share is positive."""
+    document = document_of(line)
+    period = Period(document.period_start)
+    sign = -1 if line.statement_id else 1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ENTRIES,
+            {
+                "account": document.account_id,
+                "start": period.start,
+                "start_at": period.start_at,
+                "tx_kind": line.transaction_kind,
+                "kind": line.kind,
+                "channel": line.channel,
+                "license": line.license_id or -1,
+                "prior": line.section == DocumentLine.Section.ADJUSTMENTS,
+            },
+        )
+        rows = cursor.fetchall()
+    return [
+        {
+            "transaction": tx_id,
+            "transaction_kind": tx_kind,
+            "occurred_at": occurred_at,
+            "recorded_at": recorded_at,
+            "reverses": reverses_id,
+            "amount_minor": sign * amount,
+            "usage_event": event_id,
+            "external_id": external_id or "",
+            "asset": asset_id,
+            "units": (-units if reverses_id else units) if units is not None else 0,
+            "rating": _json(rating) or _json(charge_detail) or {},
+            "charge": charge_kind or "",
+        }
+        for (
+            tx_id,
+            tx_kind,
+            occurred_at,
+            recorded_at,
+            reverses_id,
+            amount,
+            event_id,
+            external_id,
+            asset_id,
+            units,
+            rating,
+            charge_kind,
+            charge_detail,
+        ) in rows
+    ]
+
+
+def _json(value: Any) -> Any:
+    """jsonb from a raw cursor arrives as text (Django registers a text loader for it)."""
+    return json.loads(value) if isinstance(value, str) else value

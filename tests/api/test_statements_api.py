@@ -1,0 +1,143 @@
+"""Statements, invoices and the period close over the API: each party sees only its own."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from ledger.models import CloseRun, Invoice, Statement
+from ledger.periods import Period
+from ledger.services.closing import period_close_execute, period_close_request
+from tests.factories import UserFactory
+from tests.ledger.scenario import scenario
+
+CLOSED_AT = datetime(2026, 4, 10, tzinfo=UTC)
+
+
+def close_march() -> None:
+    run = period_close_request(period=Period.parse("2026-03"), now=CLOSED_AT)
+    period_close_execute(run_id=run.pk, now=CLOSED_AT)
+
+
+@pytest.fixture
+def two_closed(db):
+    """Two talents licensed to two brands, each with uses in March 2026, March closed."""
+    first, second = scenario(agency=True), scenario()
+    for s in (first, second):
+        assert s.use("generation", quantity=3).status == "accepted"
+    close_march()
+    return first, second
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_a_talent_lists_and_reads_only_its_own_statements(two_closed):
+    first, second = two_closed
+    client = client_for(first.talent.user)
+    listed = client.get("/api/v1/statements/").json()["results"]
+    mine = Statement.objects.get(talent=first.talent)
+    assert [s["id"] for s in listed] == [mine.pk]
+    body = client.get(f"/api/v1/statements/{mine.pk}/").json()
+    assert body["number"] == mine.display_number
+    assert (
+        body["earnings_minor"]
+        == mine.earnings_minor
+        == sum(line["amount_minor"] for line in body["lines"] if line["section"] == "earnings")
+    )
+    other = Statement.objects.get(talent=second.talent)
+    assert client.get(f"/api/v1/statements/{other.pk}/").status_code == 404
+    line = other.lines.first()
+    entries = client.get(f"/api/v1/statements/{other.pk}/lines/{line.pk}/entries/")
+    assert entries.status_code == 404
+
+
+def test_an_agency_sees_its_commission_statement_and_its_talents_not_others(two_closed):
+    first, second = two_closed
+    member = UserFactory()
+    first.agency.members.add(member)
+    listed = client_for(member).get("/api/v1/statements/").json()["results"]
+    expected = set(
+        Statement.objects.filter(agency=first.agency).values_list("pk", flat=True)
+    ) | set(Statement.objects.filter(talent=first.talent).values_list("pk", flat=True))
+    assert {s["id"] for s in listed} == expected
+    assert len(expected) == 2
+    assert Statement.objects.get(talent=second.talent).pk not in expected
+
+
+def test_a_brand_sees_its_invoices_and_no_statements(two_closed):
+    first, second = two_closed
+    member = UserFactory()
+    first.brand.members.add(member)
+    client = client_for(member)
+    invoices = client.get("/api/v1/invoices/").json()["results"]
+    mine = Invoice.objects.get(brand=first.brand)
+    assert [i["id"] for i in invoices] == [mine.pk]
+    assert client.get("/api/v1/statements/").json()["results"] == []
+    other = Invoice.objects.get(brand=second.brand)
+    assert client.get(f"/api/v1/invoices/{other.pk}/").status_code == 404
+    assert client_for(first.talent.user).get(f"/api/v1/invoices/{mine.pk}/").status_code == 404
+
+
+def test_explain_a_line_lists_entries_that_sum_to_it(two_closed):
+    first, _ = two_closed
+    statement = Statement.objects.get(talent=first.talent)
+    line = statement.lines.get(section="earnings")
+    entries = client_for(first.talent.user).get(
+        f"/api/v1/statements/{statement.pk}/lines/{line.pk}/entries/"
+    )
+    body = entries.json()
+    assert len(body) == line.entries == 1
+    assert sum(e["amount_minor"] for e in body) == line.amount_minor
+    assert body[0]["rating"]["lines"][0]["rate"] == "per_asset"
+
+
+def test_the_period_close_is_for_finance_only(two_closed):
+    first, _ = two_closed
+    response = client_for(first.talent.user).post("/api/v1/periods/2026-03/close/")
+    assert response.status_code == 403
+    assert response.json()["code"] == "finance_only"
+
+
+def test_finance_reads_a_closed_run_with_its_progress(two_closed):
+    finance = UserFactory(is_finance=True)
+    client = client_for(finance)
+    response = client.post("/api/v1/periods/2026-03/close/")
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "done" and body["progress_pct"] == 100
+    assert body["done"] == body["total"] > 0
+    assert client.get("/api/v1/periods/2026-03/close/").json()["id"] == body["id"]
+    assert CloseRun.objects.count() == 1
+
+
+@pytest.mark.parametrize("label", ["2026-13", "26-03", "march", "2026-3"])
+def test_a_bad_period_is_a_400(db, label):
+    finance = UserFactory(is_finance=True)
+    response = client_for(finance).post(f"/api/v1/periods/{label}/close/")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_period"
+    assert CloseRun.objects.count() == 0
+
+
+def test_a_period_not_ended_is_refused(db):
+    finance = UserFactory(is_finance=True)
+    response = client_for(finance).post("/api/v1/periods/2999-01/close/")
+    assert response.status_code == 409
+    assert response.json()["code"] == "period_not_ended"
+    assert CloseRun.objects.count() == 0
+
+
+def test_close_period_command(db, capsys):
+    s = scenario()
+    assert s.use("generation", quantity=2).status == "accepted"
+    call_command("close_period", "2026-03")
+    assert "2026-03: done, 1 statements, 1 invoices" in capsys.readouterr().out
+    call_command("close_period", "2026-03")  # again: the same run, nothing new
+    assert Statement.objects.count() == 1 and Invoice.objects.count() == 1
