@@ -15,13 +15,18 @@ from ledger.models import (
     Asset,
     Block,
     BlockEntry,
+    Charge,
+    CloseRun,
     ConsentVersion,
+    DocumentLine,
+    Invoice,
     JournalTransaction,
     LedgerAccount,
     License,
     LicenseVersion,
     Posting,
     RefusedAttempt,
+    Statement,
     Twin,
     UsageEvent,
 )
@@ -302,3 +307,79 @@ class RefusedAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("code",)
     search_fields = ("external_id",)
     show_full_result_count = False
+
+
+@admin.register(CloseRun)
+class CloseRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("period_start", "status", "phase", "done", "total", "attempts", "finished_at")
+    list_filter = ("status",)
+    fields = (
+        "period_start",
+        "kind",
+        "status",
+        "phase",
+        "watermark",
+        "done",
+        "total",
+        "cursor",
+        "attempts",
+        "error",
+        "requested_by",
+        "requested_at",
+        "started_at",
+        "finished_at",
+    )
+    readonly_fields = fields
+
+
+class DocumentLineInline(ReadOnlyInline):
+    model = DocumentLine
+    fields = (
+        "position",
+        "section",
+        "license",
+        "kind",
+        "transaction_kind",
+        "channel",
+        "units",
+        "entries",
+        "gross_minor",
+        "commission_minor",
+        "fee_minor",
+        "amount_minor",
+    )
+    readonly_fields = fields
+
+
+@admin.register(Statement)
+class StatementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "display_number",
+        "period_start",
+        "talent",
+        "agency",
+        "currency",
+        "payable_minor",
+        "payout_minor",
+        "closing_minor",
+    )
+    list_filter = ("period_start", "series", "currency")
+    list_select_related = ("talent", "agency")
+    inlines = [DocumentLineInline]
+    readonly_fields = [f.name for f in Statement._meta.fields]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("display_number", "period_start", "brand", "currency", "total_minor", "due_at")
+    list_filter = ("period_start", "currency")
+    list_select_related = ("brand",)
+    inlines = [DocumentLineInline]
+    readonly_fields = [f.name for f in Invoice._meta.fields]
+
+
+@admin.register(Charge)
+class ChargeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("kind", "license", "account", "period_start", "transaction", "created_at")
+    list_filter = ("kind", "period_start")
+    readonly_fields = [f.name for f in Charge._meta.fields]
