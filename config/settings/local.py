@@ -1,6 +1,9 @@
-"""Developer laptop: DEBUG on, and an embedded PostgreSQL in .data/ when DATABASE_URL is unset."""
+"""Developer laptop: DEBUG on, an embedded PostgreSQL in .data/ when DATABASE_URL is unset, and
+the Celery broker in files under .data/broker/ when CELERY_BROKER_URL is unset."""
 
 import os
+
+from config.celery import broker_transport_options
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR, DATABASES, env
@@ -13,3 +16,9 @@ if not env("DATABASE_URL", default=""):
 
     os.environ["DATABASE_URL"] = embedded_database_url(BASE_DIR / ".data" / "pg", keep_data=True)
     DATABASES["default"].update(env.db("DATABASE_URL"))
+
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
+    CELERY_BROKER_URL, env.path("CELERY_BROKER_FOLDER", default=BASE_DIR / ".data" / "broker")
+)
+LEDGER_CLOSE_ON_WORKER_START = True

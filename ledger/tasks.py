@@ -1,0 +1,74 @@
+"""Celery tasks: each takes ids, calls one service, and is safe to run twice.
+
+The services are imported inside each task, so that this module (loaded by every worker at
+start-up) does not load the whole domain, and a service that fails to import fails its own task
+only. Beat runs close_due_periods and seal_blocks on the schedules that
+`manage.py setup_schedules` creates (editable in the admin under Periodic tasks).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import chain, shared_task
+from celery.signals import worker_ready
+from django.conf import settings
+from django.db import OperationalError, transaction
+
+logger = logging.getLogger(__name__)
+
+# Another process holds the close lock: try again this often, for up to an hour.
+CLOSE_BUSY_RETRY_S = 60
+CLOSE_BUSY_MAX_RETRIES = 60
+
+
+@shared_task
+def seal_blocks() -> int:
+    """Seal committed, unsealed journal transactions into blocks; return how many were sealed."""
+    from ledger.services import sealing
+
+    return sealing.seal_blocks().transactions_sealed
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+)
+def period_close(self, run_id: int) -> None:
+    """Do (or resume) one period close. A lost database connection is retried with backoff;
+    a close that another process is working on is tried again a minute later."""
+    from ledger.services.closing import period_close_execute
+
+    execution = period_close_execute(run_id=run_id)
+    if execution.busy:
+        raise self.retry(countdown=CLOSE_BUSY_RETRY_S, max_retries=CLOSE_BUSY_MAX_RETRIES)
+
+
+@shared_task
+def close_due_periods(grace_days: int | None = None) -> int:
+    """Request a run for every period whose end + grace has passed; close them in order.
+
+    Periods must close oldest first, so the runs go out as one chain (each starts when the one
+    before it has finished), not as parallel tasks. Returns how many runs were enqueued.
+    """
+    from ledger.services.closing import period_close_request_due
+
+    runs = period_close_request_due(grace_days=grace_days)
+    if runs:
+        closes = chain(*[period_close.si(run.pk) for run in runs])
+        transaction.on_commit(closes.apply_async)
+    return len(runs)
+
+
+@worker_ready.connect
+def close_due_periods_on_start(**_kwargs) -> None:
+    """With LEDGER_CLOSE_ON_WORKER_START (local settings), close what is due as soon as a worker
+    is up: `make run` closes the demo's past months without waiting for the nightly schedule."""
+    if settings.LEDGER_CLOSE_ON_WORKER_START:
+        logger.info("LEDGER_CLOSE_ON_WORKER_START: enqueueing close_due_periods")
+        close_due_periods.delay()
