@@ -8,6 +8,8 @@ from contextlib import contextmanager
 import pytest
 from django.db import connection
 
+from tests.celery_worker import celery_worker_process  # noqa: F401  (a fixture)
+
 
 @contextmanager
 def triggers_disabled() -> Iterator[None]:

@@ -1,0 +1,87 @@
+"""A real Celery worker runs the ledger's tasks; the beat schedules are created once and kept."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from django.core.management import call_command
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+from ledger.models import Block, BlockEntry
+from tests.ledger.helpers import accounts_for, post_use
+
+WORKER_TIMEOUT_S = 60
+
+
+def wait_for(condition, *, timeout: float = WORKER_TIMEOUT_S, what: str, worker=None):
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            log = f"\nworker log:\n{worker.log()}" if worker else ""
+            pytest.fail(f"{what} not seen within {timeout} s{log}")
+        time.sleep(0.2)
+    return result
+
+
+def test_a_real_worker_seals_committed_transactions_into_a_block(celery_worker_process):
+    accounts = accounts_for()
+    txs = [post_use(f"worker-{i}", accounts, gross=100 + i).transaction for i in range(3)]
+
+    celery_worker_process.send("ledger.tasks.seal_blocks")
+
+    block = wait_for(
+        lambda: Block.objects.order_by("height").first(),
+        what="a sealed block",
+        worker=celery_worker_process,
+    )
+    assert block.tx_count == len(txs)
+    assert block.first_transaction_id == txs[0].pk
+    assert block.last_transaction_id == txs[-1].pk
+    sealed = set(BlockEntry.objects.filter(block=block).values_list("transaction_id", flat=True))
+    assert sealed == {tx.pk for tx in txs}
+    assert "ledger.tasks.seal_blocks" in celery_worker_process.log()
+
+
+@pytest.mark.django_db
+def test_setup_schedules_creates_both_periodic_tasks():
+    call_command("setup_schedules")
+
+    close = PeriodicTask.objects.get(name="Close due periods")
+    assert close.task == "ledger.tasks.close_due_periods"
+    assert json.loads(close.kwargs) == {"grace_days": 5}
+    assert (close.crontab.minute, close.crontab.hour, str(close.crontab.timezone)) == (
+        "0",
+        "2",
+        "UTC",
+    )
+    assert close.crontab.day_of_week == close.crontab.day_of_month == "*"
+    seal = PeriodicTask.objects.get(name="Seal journal blocks")
+    assert seal.task == "ledger.tasks.seal_blocks"
+    assert (seal.interval.every, seal.interval.period) == (5, IntervalSchedule.MINUTES)
+    assert close.enabled and seal.enabled
+
+
+@pytest.mark.django_db
+def test_setup_schedules_again_keeps_one_of_each_and_what_finance_edited():
+    call_command("setup_schedules")
+    close = PeriodicTask.objects.get(name="Close due periods")
+    edited = CrontabSchedule.objects.create(minute="30", hour="3", timezone="UTC")
+    close.crontab = edited
+    close.kwargs = json.dumps({"grace_days": 9})
+    close.save()
+    seal = PeriodicTask.objects.get(name="Seal journal blocks")
+    seal.enabled = False
+    seal.save()
+
+    call_command("setup_schedules")
+    call_command("setup_schedules")
+
+    assert PeriodicTask.objects.filter(name="Close due periods").count() == 1
+    assert PeriodicTask.objects.filter(name="Seal journal blocks").count() == 1
+    close.refresh_from_db()
+    assert close.crontab_id == edited.pk
+    assert json.loads(close.kwargs) == {"grace_days": 9}
+    seal.refresh_from_db()
+    assert not seal.enabled
