@@ -40,4 +40,5 @@ def filesystem_broker_options(folder: Path) -> dict:
         "processed_folder": str(processed),
         "store_processed": False,  # a processed message is deleted, not kept
         "control_folder": str(control),
+        "polling_interval": 0.2,  # seconds between looks at the folder (kombu's default: 1)
     }

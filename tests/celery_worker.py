@@ -57,7 +57,7 @@ def choose_broker(scratch: Path) -> Broker:
         return Broker(url, broker_transport_options(url, folder), "environment")
     if redis_answers(REDIS_PROBE_URL):
         return Broker(REDIS_PROBE_URL, {}, "redis")
-    url = "filesystem://"
+    url = "filesystem://localhost/"
     return Broker(url, broker_transport_options(url, scratch), "filesystem")
 
 

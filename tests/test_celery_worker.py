@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 from django.core.management import call_command
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-from ledger.models import Block, BlockEntry
+from ledger.models import Block, BlockEntry, CloseRun
 from tests.ledger.helpers import accounts_for, post_use
 
 WORKER_TIMEOUT_S = 60
@@ -42,6 +44,25 @@ def test_a_real_worker_seals_committed_transactions_into_a_block(celery_worker_p
     sealed = set(BlockEntry.objects.filter(block=block).values_list("transaction_id", flat=True))
     assert sealed == {tx.pk for tx in txs}
     assert "ledger.tasks.seal_blocks" in celery_worker_process.log()
+
+
+def test_a_real_worker_closes_the_due_periods_oldest_first(celery_worker_process):
+    accounts = accounts_for()
+    post_use("september", accounts, occurred_at=datetime(2026, 9, 10, 12, tzinfo=UTC))
+    post_use("october", accounts, occurred_at=datetime(2026, 10, 10, 12, tzinfo=UTC))
+
+    celery_worker_process.send("ledger.tasks.close_due_periods", 0)  # grace_days=0
+
+    def all_done():
+        runs = list(CloseRun.objects.order_by("period_start"))
+        return runs if runs and all(run.status == CloseRun.Status.DONE for run in runs) else None
+
+    runs = wait_for(all_done, what="every due period closed", worker=celery_worker_process)
+    assert [run.period_start.isoformat()[:7] for run in runs[:2]] == ["2026-09", "2026-10"]
+    # One chain: each close started after the one before it had finished.
+    for earlier, later in itertools.pairwise(runs):
+        assert earlier.finished_at <= later.started_at
+    assert celery_worker_process.log().count("ledger.tasks.period_close[") >= 2 * len(runs)
 
 
 @pytest.mark.django_db

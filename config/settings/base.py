@@ -156,6 +156,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
+CELERY_RESULT_EXPIRES = None  # nothing to expire: no "celery.backend_cleanup" beat entry
 # A task is acknowledged when it has finished, not when it starts, so a worker that dies mid-task
 # leaves it to be delivered again (every task is safe to run twice); one message at a time each.
 CELERY_TASK_ACKS_LATE = True

@@ -17,7 +17,8 @@ if not env("DATABASE_URL", default=""):
     os.environ["DATABASE_URL"] = embedded_database_url(BASE_DIR / ".data" / "pg", keep_data=True)
     DATABASES["default"].update(env.db("DATABASE_URL"))
 
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+# kombu's filesystem transport ignores the host; naming one keeps it from warning on each connect.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://localhost/")
 CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
     CELERY_BROKER_URL, env.path("CELERY_BROKER_FOLDER", default=BASE_DIR / ".data" / "broker")
 )
