@@ -2,20 +2,26 @@
 
 1. PostgreSQL: DATABASE_URL when set, otherwise an embedded server with its data in .data/pg
    (kept across runs), exported to every child process as DATABASE_URL.
-2. `manage.py migrate`, then `manage.py seed_demo` (loads the demo data once).
-3. The long-running children (CHILDREN below: the web server; later issues add the Celery worker),
-   each in its own session so that this script alone decides the shutdown order.
-4. Once the web server answers: the URL, the demo logins and the time it took.
-5. SIGINT or SIGTERM: stop the children, then the embedded PostgreSQL, and exit 0.
+2. The Celery broker: CELERY_BROKER_URL when set, otherwise kombu's filesystem transport with its
+   messages in .data/broker (no server), exported to every child process the same way.
+3. `manage.py migrate`, `manage.py seed_demo` (loads the demo data once), then
+   `manage.py setup_schedules` (the beat schedules, created once; later edits are kept).
+4. The long-running children (CHILDREN below: the web server, and one Celery worker with beat
+   embedded whose log lines are shown prefixed "worker | "), each in its own session so that
+   this script alone decides the shutdown order.
+5. Once the web server answers and the worker is ready: the URL, the demo logins and the time.
+6. SIGINT or SIGTERM: stop the children, then the embedded PostgreSQL, and exit 0.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -28,6 +34,7 @@ STARTED = time.monotonic()
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 PGDATA = BASE_DIR / ".data" / "pg"
+BROKER_DIR = BASE_DIR / ".data" / "broker"
 SETTINGS = "config.settings.local"
 HOST, PORT = "127.0.0.1", 8000
 ADMIN_URL = f"http://{HOST}:{PORT}/admin/"
@@ -40,13 +47,40 @@ STOP_TIMEOUT_S = 10
 class ChildSpec:
     name: str
     argv: list[str]
+    # When set: the child's output is shown line by line prefixed with its name, and start-up
+    # waits until a line contains this text.
+    ready_text: str | None = None
+
+
+@dataclass
+class Child:
+    spec: ChildSpec
+    process: subprocess.Popen
+    ready: threading.Event
 
 
 MANAGE = [sys.executable, str(BASE_DIR / "manage.py")]
+CELERY = [sys.executable, "-m", "celery", "-A", "config"]
 
 # Long-running processes, started in this order and stopped in reverse.
 CHILDREN: list[ChildSpec] = [
     ChildSpec("web", [*MANAGE, "runserver", f"{HOST}:{PORT}", "--noreload"]),
+    # One worker with beat embedded (-B): the schedules come from the database (admin-editable).
+    ChildSpec(
+        "worker",
+        [
+            *CELERY,
+            "worker",
+            "--beat",
+            "--scheduler",
+            "django_celery_beat.schedulers:DatabaseScheduler",
+            "--loglevel",
+            "info",
+            "--concurrency",
+            "2",
+        ],
+        ready_text=" ready.",
+    ),
 ]
 
 
@@ -93,6 +127,19 @@ def start_database() -> bool:
     return True
 
 
+def choose_broker() -> None:
+    """Point CELERY_BROKER_URL at a broker: the environment's, else files in .data/broker."""
+    if os.environ.get("CELERY_BROKER_URL"):
+        say("Celery broker: using CELERY_BROKER_URL from the environment.")
+        return
+    from config.celery import filesystem_broker_options
+
+    filesystem_broker_options(BROKER_DIR)  # creates its folders
+    os.environ["CELERY_BROKER_URL"] = "filesystem://localhost/"
+    os.environ["CELERY_BROKER_FOLDER"] = str(BROKER_DIR)
+    say(f"Celery broker: files in {BROKER_DIR.relative_to(BASE_DIR)}/ (no server).")
+
+
 def stop_database() -> None:
     """Stop the embedded server unless another live process (e.g. a `manage.py shell`) uses it."""
     import psutil
@@ -122,49 +169,88 @@ def port_in_use(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def start_children() -> list[tuple[ChildSpec, subprocess.Popen]]:
+def start_children() -> list[Child]:
     started = []
     for spec in CHILDREN:
+        # A child with a ready_text has its output read here (see _relay_output); others print
+        # straight to this terminal.
+        output = {
+            "stdout": subprocess.PIPE,
+            "stderr": subprocess.STDOUT,
+            "text": True,
+            "errors": "replace",
+        }
         process = subprocess.Popen(
-            spec.argv, cwd=BASE_DIR, start_new_session=True, preexec_fn=_die_with_parent()
+            spec.argv,
+            cwd=BASE_DIR,
+            start_new_session=True,
+            preexec_fn=_die_with_parent(),
+            **(output if spec.ready_text else {}),
         )
-        started.append((spec, process))
+        child = Child(spec, process, threading.Event())
+        if spec.ready_text:
+            threading.Thread(target=_relay_output, args=(child,), daemon=True).start()
+        else:
+            child.ready.set()
+        started.append(child)
     return started
 
 
-def stop_children(children: list[tuple[ChildSpec, subprocess.Popen]]) -> None:
-    for _spec, process in reversed(children):
-        if process.poll() is None:
-            process.terminate()
-    for spec, process in reversed(children):
+def _relay_output(child: Child) -> None:
+    """Show the child's output prefixed with its name; note when it says it is ready."""
+    for line in child.process.stdout:
+        if child.spec.ready_text in line:
+            child.ready.set()
+        print(f"{child.spec.name} | {line}", end="", flush=True)
+
+
+def stop_children(children: list[Child]) -> None:
+    for child in reversed(children):
+        if child.process.poll() is None:
+            child.process.terminate()
+    for child in reversed(children):
         try:
-            process.wait(timeout=STOP_TIMEOUT_S)
+            child.process.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            say(f"{spec.name} did not stop within {STOP_TIMEOUT_S} s; killing it.")
-            process.kill()
-            process.wait()
+            say(f"{child.spec.name} did not stop within {STOP_TIMEOUT_S} s; killing it.")
+            # Its whole process group (its own session): the worker's pool and beat processes too.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.process.pid, signal.SIGKILL)
+            child.process.wait()
 
 
-def check_children(children: list[tuple[ChildSpec, subprocess.Popen]]) -> None:
-    for spec, process in children:
-        if process.poll() is not None:
-            raise RuntimeError(f"{spec.name} exited unexpectedly with code {process.returncode}.")
+def check_children(children: list[Child]) -> None:
+    for child in children:
+        if child.process.poll() is not None:
+            code = child.process.returncode
+            raise RuntimeError(f"{child.spec.name} exited unexpectedly with code {code}.")
 
 
-def wait_until_answering(children: list[tuple[ChildSpec, subprocess.Popen]]) -> None:
+def wait_until_answering(children: list[Child]) -> None:
+    """Until the web server answers and every child with a ready_text has printed it."""
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    answered = False
     while True:
         check_children(children)
-        try:
-            with urllib.request.urlopen(PROBE_URL, timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return  # it answered, just not with a 2xx
-        except (urllib.error.URLError, OSError) as error:
-            if time.monotonic() > deadline:
-                message = f"{PROBE_URL} did not answer within {STARTUP_TIMEOUT_S} s."
-                raise RuntimeError(message) from error
-            time.sleep(0.1)
+        if not answered:
+            answered = _web_answers()
+        waiting = [child.spec.name for child in children if not child.ready.is_set()]
+        if answered and not waiting:
+            return
+        if time.monotonic() > deadline:
+            late = waiting if answered else [f"{PROBE_URL} (web)", *waiting]
+            raise RuntimeError(f"Not ready within {STARTUP_TIMEOUT_S} s: {', '.join(late)}.")
+        time.sleep(0.1)
+
+
+def _web_answers() -> bool:
+    try:
+        with urllib.request.urlopen(PROBE_URL, timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True  # it answered, just not with a 2xx
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def print_banner(seconds: float) -> None:
@@ -180,6 +266,11 @@ def print_banner(seconds: float) -> None:
     say("Demo logins (demo data only):")
     say(logins_table())
     say()
+    say(
+        "Celery: one worker with beat (lines prefixed 'worker | '); schedules, editable by finance:"
+    )
+    say(f"  {ADMIN_URL}django_celery_beat/periodictask/")
+    say()
     say("Press Ctrl-C to stop.")
 
 
@@ -190,11 +281,13 @@ def main() -> int:
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
 
     embedded = False
-    children: list[tuple[ChildSpec, subprocess.Popen]] = []
+    children: list[Child] = []
     try:
         embedded = start_database()
+        choose_broker()
         manage("migrate", "--noinput")
         manage("seed_demo")
+        manage("setup_schedules")
         if port_in_use(HOST, PORT):
             raise RuntimeError(f"{HOST}:{PORT} is already in use; stop whatever is serving it.")
         children = start_children()
