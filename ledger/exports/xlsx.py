@@ -1,0 +1,194 @@
+"""The finance period export as an XLSX workbook, written row by row (openpyxl write-only mode).
+
+Sheets: Statements (one row per statement with its waterfall), Invoices (one row per invoice
+with its totals), Lines (every statement and invoice line, the columns of `period_csv`).
+Amounts are exact decimals in major units (Decimal, written as their decimal text, never a
+float), shown with the currency's number of decimals. Rows are streamed from server-side cursors
+and written as they come (openpyxl keeps each sheet in a temporary file until the save), so
+memory holds one fetch whatever the number of lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from decimal import Decimal
+from os import PathLike
+from typing import IO
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from ledger.models import Invoice, Statement
+from ledger.money import currency_exponent
+
+from .common import (
+    AMOUNT_COLUMNS,
+    CHUNK_SIZE,
+    CURRENCY_COLUMN,
+    PERIOD_LINE_HEADER,
+    WATERFALL,
+    major,
+    period_label,
+    period_lines,
+    utc_date,
+)
+
+STATEMENT_COLUMNS = (
+    "statement_number",
+    "payee_type",
+    "payee_id",
+    "payee",
+    "payee_country",
+    "currency",
+    "period",
+    *(field for field, _ in WATERFALL),
+    "withholding_pct",
+    "minimum_payout",
+    "carry_forward_reason",
+    "issued",
+)
+INVOICE_COLUMNS = (
+    "invoice_number",
+    "brand_id",
+    "brand",
+    "vat_number",
+    "currency",
+    "period",
+    "subtotal",
+    "adjustments",
+    "advance_applied",
+    "net",
+    "tax_rate_pct",
+    "tax",
+    "total",
+    "issued",
+    "due",
+)
+_AMOUNT_FORMATS = {0: "#,##0", 2: "#,##0.00", 3: "#,##0.000"}
+
+
+class _Sheet:
+    """A write-only sheet with typed cells: amounts as exact decimals, text never a formula."""
+
+    def __init__(self, book: Workbook, title: str, header: Iterable[str]) -> None:
+        self.sheet: WriteOnlyWorksheet = book.create_sheet(title)
+        self.sheet.freeze_panes = "A2"
+        bold = Font(bold=True)
+        cells = []
+        for name in header:
+            cell = WriteOnlyCell(self.sheet, value=name)
+            cell.font = bold
+            cells.append(cell)
+        self.sheet.append(cells)
+        self._decimals: dict[str, Callable[[str | Decimal], WriteOnlyCell]] = {}
+
+    def decimal(self, currency: str) -> Callable[[str | Decimal], WriteOnlyCell]:
+        """A cell maker for major-unit amounts of `currency` (exact decimal text or Decimal):
+        an exact Decimal cell shown with the currency's decimals."""
+        make = self._decimals.get(currency)
+        if make is None:
+            exponent = currency_exponent(currency)
+            number_format = _AMOUNT_FORMATS.get(exponent, "#,##0." + "0" * exponent)
+            sheet = self.sheet
+
+            def make(value: str | Decimal) -> WriteOnlyCell:
+                cell = WriteOnlyCell(sheet, value=Decimal(value))
+                cell.number_format = number_format
+                return cell
+
+            self._decimals[currency] = make
+        return make
+
+    def amount(self, currency: str) -> Callable[[int], WriteOnlyCell]:
+        """A cell maker for minor amounts of `currency` (Money's exact major string)."""
+        decimal = self.decimal(currency)
+        return lambda minor: decimal(major(minor, currency))
+
+    def text(self, value: str) -> WriteOnlyCell | str:
+        """Free text (names): openpyxl would store a leading "=" as a formula; keep it text."""
+        if value and value.startswith("="):
+            cell = WriteOnlyCell(self.sheet, value=value)
+            cell.data_type = "s"
+            return cell
+        return value
+
+    def append(self, row: Iterable) -> None:
+        self.sheet.append(row)
+
+
+def period_xlsx(period_start: date, path_or_file: str | PathLike[str] | IO[bytes]) -> None:
+    """Write the period's Statements, Invoices and Lines sheets to a path or a binary file.
+
+    Four streamed queries (statements with their payees, invoices with their brands, and the
+    two line queries of `period_lines`), whatever the number of documents and lines.
+    """
+    label = period_label(period_start)
+    book = Workbook(write_only=True)
+
+    sheet = _Sheet(book, "Statements", STATEMENT_COLUMNS)
+    statements = (
+        Statement.objects.filter(period_start=period_start)
+        .select_related("talent", "agency")
+        .order_by("series", "number")
+    )
+    for statement in statements.iterator(chunk_size=CHUNK_SIZE):
+        money = sheet.amount(statement.currency)
+        if statement.talent_id is not None:
+            payee_type, payee, party = "talent", statement.talent, str(statement.talent)
+        else:
+            payee_type, payee, party = "agency", statement.agency, statement.agency.name
+        sheet.append(
+            [
+                statement.display_number,
+                payee_type,
+                payee.pk,
+                sheet.text(party),
+                payee.country,
+                statement.currency,
+                label,
+                *(money(getattr(statement, f"{field}_minor")) for field, _ in WATERFALL),
+                statement.withholding_pct,
+                money(statement.minimum_payout_minor),
+                statement.carry_forward_reason,
+                utc_date(statement.issued_at),
+            ]
+        )
+
+    sheet = _Sheet(book, "Invoices", INVOICE_COLUMNS)
+    invoices = (
+        Invoice.objects.filter(period_start=period_start)
+        .select_related("brand")
+        .order_by("series", "number")
+    )
+    for invoice in invoices.iterator(chunk_size=CHUNK_SIZE):
+        money = sheet.amount(invoice.currency)
+        sheet.append(
+            [
+                invoice.display_number,
+                invoice.brand_id,
+                sheet.text(invoice.brand.name),
+                invoice.brand.vat_number,
+                invoice.currency,
+                label,
+                money(invoice.subtotal_minor),
+                money(invoice.adjustments_minor),
+                money(invoice.advance_applied_minor),
+                money(invoice.net_minor),
+                invoice.tax_rate_pct,
+                money(invoice.tax_minor),
+                money(invoice.total_minor),
+                utc_date(invoice.issued_at),
+                utc_date(invoice.due_at),
+            ]
+        )
+
+    sheet = _Sheet(book, "Lines", PERIOD_LINE_HEADER)
+    first_amount = AMOUNT_COLUMNS[0]
+    for row in period_lines(period_start, party=sheet.text):
+        decimal = sheet.decimal(row[CURRENCY_COLUMN])
+        sheet.append([*row[:first_amount], *(decimal(text) for text in row[first_amount:])])
+
+    book.save(path_or_file)
