@@ -8,13 +8,15 @@ In order, on one scratch database:
   ingest_batch, ingest_single  usage through gunicorn + the API (benchmarks.ingest)
   copy_limit                   binary COPY of the same rows (benchmarks.copy_limit)
   balance                      an account's balance over 1M postings (below)
-and, in a subprocess with its own scratch database, hordak_peer (benchmarks.hordak_peer).
+and, in subprocesses with their own scratch databases, hordak_peer (benchmarks.hordak_peer) and
+export_csv (benchmarks.export_csv: the finance period CSV over ~200k document lines).
 
-Knobs (environment): BENCH_ONLY=ingest,copy,hordak,balance (default: all), BENCH_EVENTS
+Knobs (environment): BENCH_ONLY=ingest,copy,hordak,balance,export_csv (default: all), BENCH_EVENTS
 (50000), BENCH_SINGLE_RATE (200), BENCH_SINGLE_SECONDS (15), BENCH_HORDAK_EVENTS (3000),
 BENCH_BALANCE_POSTINGS (1000000), BENCH_CLIENTS (4), BENCH_LICENSES (1; >1 spreads the ingest
 over that many licenses), BENCH_WORKERS / BENCH_THREADS / BENCH_WORKER_CLASS (gunicorn),
-BENCH_PROFILE=folder (py-spy records the server during ingest; needs `pip install py-spy`).
+BENCH_PROFILE=folder (py-spy records the server during ingest; needs `pip install py-spy`),
+BENCH_EXPORT_LINES (200000), BENCH_EXPORT_STATEMENTS (2000).
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ SINGLE_RATE = float(os.environ.get("BENCH_SINGLE_RATE", "200"))
 SINGLE_SECONDS = float(os.environ.get("BENCH_SINGLE_SECONDS", "15"))
 HORDAK_EVENTS = int(os.environ.get("BENCH_HORDAK_EVENTS", "3000"))
 LICENSES = int(os.environ.get("BENCH_LICENSES", "1"))
-ONLY = set(os.environ.get("BENCH_ONLY", "ingest,copy,hordak,balance").split(","))
+EXPORT_LINES = int(os.environ.get("BENCH_EXPORT_LINES", "200000"))
+EXPORT_STATEMENTS = int(os.environ.get("BENCH_EXPORT_STATEMENTS", "2000"))
+ONLY = set(os.environ.get("BENCH_ONLY", "ingest,copy,hordak,balance,export_csv").split(","))
 
 
 def log(message: str) -> None:
@@ -72,6 +76,9 @@ def summarize() -> None:
             log(f"target >= 0.3x copy_limit: {rate / copy['events_per_s']:.2f}x")
     if single:
         log(f"target ingest_single p99 <= 25 ms at 200 req/s: {single['p99_ms']} ms")
+    export = RESULTS.get("export_csv")
+    if export:
+        log(f"target export_csv >= 100000 lines/s: {export['lines_per_s']}")
 
 
 def timed(fn, repeat: int = 7) -> float:
@@ -172,6 +179,27 @@ def bench_hordak_peer(events: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def bench_export_csv(lines: int, statements: int) -> dict:
+    """The finance period CSV, in a subprocess with its own scratch database (and a child
+    process for the export itself, so that its peak RSS is the export's)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.export_csv",
+            "--lines",
+            str(lines),
+            "--statements",
+            str(statements),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=900,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def server_settings() -> str:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -242,6 +270,9 @@ def main() -> int:
         if "balance" in ONLY:
             log(f"balance: {POSTINGS} postings")
             emit(bench_balance())
+        if "export_csv" in ONLY:
+            log(f"export_csv: {EXPORT_LINES} lines, {EXPORT_STATEMENTS} statements, own database")
+            emit(bench_export_csv(EXPORT_LINES, EXPORT_STATEMENTS))
     finally:
         close_other_connections(database)
         connection.close()
