@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
+
 from django.db import transaction
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -15,6 +19,7 @@ from ledger.api.pagination import PageQuery, paginated_response
 from ledger.api.permissions import IsFinance, person, viewer, visible_or_404
 from ledger.api.serializers import JSONOutField, iso, page_of
 from ledger.errors import NotFound
+from ledger.exports import invoice_pdf, period_csv, period_xlsx, statement_csv, statement_pdf
 from ledger.models import CloseRun, DocumentLine
 from ledger.periods import Period
 from ledger.selectors.statements import line_entries
@@ -130,6 +135,9 @@ class CloseRunOutput(serializers.Serializer):
 
     def get_period(self, obj) -> str:
         return Period(obj.period_start).label
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class DocumentQuery(PageQuery):
@@ -276,3 +284,93 @@ class PeriodCloseApi(APIView):
         if run.status != CloseRun.Status.DONE:
             transaction.on_commit(lambda: period_close.delay(run.pk))
         return Response(CloseRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _download(content, *, content_type: str, filename: str) -> HttpResponse:
+    response = (
+        StreamingHttpResponse(content, content_type=content_type)
+        if not isinstance(content, bytes)
+        else HttpResponse(content, content_type=content_type)
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class StatementCsvApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="statements_csv",
+        summary="A statement as CSV (header, waterfall, lines)",
+        responses={(200, "text/csv"): OpenApiTypes.STR, **error_responses(404)},
+    )
+    def get(self, request, statement_id: int):
+        statement = visible_or_404(
+            statements_visible_to(viewer(request)), statement_id, "statement"
+        )
+        return _download(
+            statement_csv(statement),
+            content_type="text/csv",
+            filename=f"{statement.display_number}.csv",
+        )
+
+
+class StatementPdfApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="statements_pdf",
+        summary="A statement as PDF",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, **error_responses(404)},
+    )
+    def get(self, request, statement_id: int):
+        statement = visible_or_404(
+            statements_visible_to(viewer(request)), statement_id, "statement"
+        )
+        return _download(
+            statement_pdf(statement),
+            content_type="application/pdf",
+            filename=f"{statement.display_number}.pdf",
+        )
+
+
+class InvoicePdfApi(APIView):
+    @extend_schema(
+        operation_id="invoices_pdf",
+        summary="An invoice as PDF",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, **error_responses(404)},
+    )
+    def get(self, request, invoice_id: int):
+        invoice = visible_or_404(invoices_visible_to(viewer(request)), invoice_id, "invoice")
+        return _download(
+            invoice_pdf(invoice),
+            content_type="application/pdf",
+            filename=f"{invoice.display_number}.pdf",
+        )
+
+
+class PeriodExportApi(APIView):
+    permission_classes = [IsAuthenticated, IsFinance]
+
+    @extend_schema(
+        operation_id="periods_export",
+        summary="All statements and invoices of a period with their lines (finance)",
+        description="`.../export/csv/` streams; `.../export/xlsx/` is a workbook with Statements, "
+        "Invoices and Lines sheets.",
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, XLSX): OpenApiTypes.BINARY,
+            **error_responses(400, 403),
+        },
+    )
+    def get(self, request, period: str, file_type: str):
+        start = Period.parse(period).start
+        if file_type == "csv":
+            return _download(period_csv(start), content_type="text/csv", filename=f"{period}.csv")
+        if file_type != "xlsx":
+            raise NotFound("Exports are csv or xlsx.", code="not_found")
+        # Written to a temporary file, not memory; served from it as it is read.
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
+        period_xlsx(start, spool)
+        spool.seek(0)
+        return FileResponse(spool, as_attachment=True, filename=f"{period}.xlsx", content_type=XLSX)

@@ -18,10 +18,14 @@ from ledger.api.statements import (
     InvoiceDetailApi,
     InvoiceLineEntriesApi,
     InvoiceListApi,
+    InvoicePdfApi,
     PeriodCloseApi,
+    PeriodExportApi,
+    StatementCsvApi,
     StatementDetailApi,
     StatementLineEntriesApi,
     StatementListApi,
+    StatementPdfApi,
 )
 from ledger.api.twins import (
     TwinConsentApi,
@@ -73,7 +77,10 @@ urlpatterns = [
         StatementLineEntriesApi.as_view(),
         name="statement-line-entries",
     ),
+    path("statements/<int:statement_id>/csv/", StatementCsvApi.as_view(), name="statement-csv"),
+    path("statements/<int:statement_id>/pdf/", StatementPdfApi.as_view(), name="statement-pdf"),
     path("invoices/", InvoiceListApi.as_view(), name="invoices"),
+    path("invoices/<int:invoice_id>/pdf/", InvoicePdfApi.as_view(), name="invoice-pdf"),
     path("invoices/<int:invoice_id>/", InvoiceDetailApi.as_view(), name="invoice"),
     path(
         "invoices/<int:invoice_id>/lines/<int:line_id>/entries/",
@@ -81,4 +88,9 @@ urlpatterns = [
         name="invoice-line-entries",
     ),
     path("periods/<str:period>/close/", PeriodCloseApi.as_view(), name="period-close"),
+    path(
+        "periods/<str:period>/export/<str:file_type>/",
+        PeriodExportApi.as_view(),
+        name="period-export",
+    ),
 ]

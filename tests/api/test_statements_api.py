@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from ledger.models import CloseRun, Invoice, Statement
+from ledger.models import CloseRun, DocumentLine, Invoice, Statement
 from ledger.periods import Period
 from ledger.services.closing import period_close_execute, period_close_request
 from tests.factories import UserFactory
@@ -141,3 +141,44 @@ def test_close_period_command(db, capsys):
     assert "2026-03: done, 1 statements, 1 invoices" in capsys.readouterr().out
     call_command("close_period", "2026-03")  # again: the same run, nothing new
     assert Statement.objects.count() == 1 and Invoice.objects.count() == 1
+
+
+def test_statement_csv_and_pdf_for_its_talent_only(two_closed):
+    first, second = two_closed
+    mine = Statement.objects.get(talent=first.talent)
+    client = client_for(first.talent.user)
+    csv_response = client.get(f"/api/v1/statements/{mine.pk}/csv/")
+    assert csv_response.status_code == 200
+    assert csv_response["Content-Type"] == "text/csv"
+    assert mine.display_number in b"".join(csv_response.streaming_content).decode()
+    pdf = client.get(f"/api/v1/statements/{mine.pk}/pdf/")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    other = Statement.objects.get(talent=second.talent)
+    assert client.get(f"/api/v1/statements/{other.pk}/csv/").status_code == 404
+    assert client.get(f"/api/v1/statements/{other.pk}/pdf/").status_code == 404
+
+
+def test_invoice_pdf_for_its_brand_only(two_closed):
+    first, second = two_closed
+    member = UserFactory()
+    first.brand.members.add(member)
+    client = client_for(member)
+    mine = Invoice.objects.get(brand=first.brand)
+    response = client.get(f"/api/v1/invoices/{mine.pk}/pdf/")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    other = Invoice.objects.get(brand=second.brand)
+    assert client.get(f"/api/v1/invoices/{other.pk}/pdf/").status_code == 404
+
+
+def test_period_export_is_finance_only_in_csv_and_xlsx(two_closed):
+    first, _ = two_closed
+    talent = client_for(first.talent.user)
+    assert talent.get("/api/v1/periods/2026-03/export/csv/").status_code == 403
+    client = client_for(UserFactory(is_finance=True))
+    csv_response = client.get("/api/v1/periods/2026-03/export/csv/")
+    rows = b"".join(csv_response.streaming_content).decode().strip().splitlines()
+    assert len(rows) - 1 == DocumentLine.objects.count()
+    xlsx = client.get("/api/v1/periods/2026-03/export/xlsx/")
+    assert xlsx.status_code == 200
+    assert b"".join(xlsx.streaming_content).startswith(b"PK")
+    assert client.get("/api/v1/periods/2026-03/export/pdf/").status_code == 404
