@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -329,8 +329,9 @@ def _licenses_in_force(period: Period) -> list[_InForce]:
         for version in versions:  # newest first
             begins = effective_from(version, activated_at=version.activation.activated_at)
             ends = version.ends_at if taken_over is None else min(version.ends_at, taken_over)
-            low, high = max(begins, period.start_at), min(ends, period.last_instant)
-            if low <= high:
+            # Charged per day in force: a term ending at midnight does not reach the next day.
+            low, high = max(begins, period.start_at), min(ends, period.end_at)
+            if low < high:
                 days.update(_dates(low, high))
                 if latest is None:
                     latest = version
@@ -343,7 +344,8 @@ def _licenses_in_force(period: Period) -> list[_InForce]:
 
 
 def _dates(low: datetime, high: datetime) -> set:
-    first, last = low.date(), high.date()
+    """The UTC dates the half-open interval [low, high) touches."""
+    first, last = low.date(), (high - timedelta(microseconds=1)).date()
     return {first.fromordinal(d) for d in range(first.toordinal(), last.toordinal() + 1)}
 
 
