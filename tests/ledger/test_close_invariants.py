@@ -573,7 +573,7 @@ def check_advances(state: State, period: Period) -> None:
 
 
 @settings(
-    max_examples=15,  # ~15 s on an idle 2-core machine; raise locally to search harder
+    max_examples=20,
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],  # no slow "explain"
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
