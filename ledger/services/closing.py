@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from ledger.errors import Conflict
-from ledger.models import CloseRun, JournalTransaction, LedgerAccount
+from ledger.models import CloseRun, JournalTransaction, LedgerAccount, LicenseActivation
 from ledger.periods import Period
 from ledger.services.charges import period_charges_post
 from ledger.services.documents import invoices_issue_within, statements_issue_within
@@ -140,7 +140,8 @@ def period_close_due(
 def _work(run: CloseRun, now: datetime) -> None:
     period = Period(run.period_start)
     if run.phase == Phase.CHARGES:
-        period_charges_post(period=period, now=now)
+        for charged in _periods_to_charge(period):
+            period_charges_post(period=charged, now=now)
         # Charges are committed above, so they fall under the watermark like any entry.
         watermark = committed_watermark() or 0
         brands = LedgerAccount.objects.filter(kind=Kind.BRAND_RECEIVABLE).count()
@@ -174,6 +175,30 @@ def _in_chunks(run: CloseRun, kinds, issue, now: datetime) -> None:
                 return
             issue(run=run, accounts=accounts, now=now)
             _update(run, cursor=accounts[-1].pk, done=F("done") + len(accounts))
+
+
+def _periods_to_charge(period: Period) -> list[Period]:
+    """This period, and every earlier one no close has charged yet.
+
+    A month nobody closed (the first close came later, or finance closed a later month first)
+    still owes its flat fees and top-ups: they are charged now, dated in their own month, and
+    land on this close's documents as prior-period adjustments. Charges are unique per license
+    and period, so a month charged before is not charged again.
+    """
+    last_done = (
+        CloseRun.objects.filter(status=Status.DONE, period_start__lt=period.start)
+        .order_by("-period_start")
+        .first()
+    )
+    if last_done is not None:
+        first = Period(last_done.period_start).next()
+    else:
+        activated = LicenseActivation.objects.aggregate(first=Min("activated_at"))["first"]
+        first = Period.of(activated) if activated else period
+    periods = [first]
+    while periods[-1] < period:
+        periods.append(periods[-1].next())
+    return [p for p in periods if p <= period]
 
 
 def _check_order(run: CloseRun) -> None:

@@ -51,6 +51,9 @@ from tests.ledger.close_helpers import (
 )
 from tests.ledger.scenario import Scenario, scenario
 
+# Licenses that start with the first month closed (earlier months would be owed fees too).
+MARCH_1 = datetime(2026, 3, 1, tzinfo=UTC)
+
 pytestmark = pytest.mark.django_db
 
 Kind = LedgerAccount.Kind
@@ -290,7 +293,9 @@ def test_e_minimum_guarantee_tops_up_the_shortfall_and_not_when_met(db):
             "per_asset": one_tier(4000),
             "flat_fee_minor": 10_000,
             "minimum_guarantee_minor": 50_000,
-        }
+        },
+        starts_at=MARCH_1,
+        activated_at=MARCH_1,
     )
     record(s, occurred_at=at("2026-03-05"))
     record(s, occurred_at=at("2026-03-06"))
@@ -848,7 +853,7 @@ def test_a_close_resumes_after_a_crash_in_any_chunk(db, settings, monkeypatch):
 
 
 def test_no_flat_fee_nor_top_up_for_a_month_after_the_term_ended(db):
-    """Term 2026-01-01 .. 2026-04-01 00:00 UTC (the first quarter); flat fee 310.00 and a
+    """Term 2026-03-01 .. 2026-04-01 00:00 UTC (March); flat fee 310.00 and a
     guarantee of 500.00 a period.
 
     March: 31 of 31 days -> 31_000; top-up 50_000 - 0 - 31_000 = 19_000.
@@ -858,6 +863,8 @@ def test_no_flat_fee_nor_top_up_for_a_month_after_the_term_ended(db):
     """
     s = scenario(
         rates={"flat_fee_minor": 31_000, "minimum_guarantee_minor": 50_000},
+        starts_at=MARCH_1,
+        activated_at=MARCH_1,
         ends_at=datetime(2026, 4, 1, tzinfo=UTC),
     )
     close("2026-03")
@@ -906,27 +913,28 @@ def test_the_brand_still_pays_the_advance_when_a_recouped_use_is_reversed(db):
     assert (brand_paid, talent_net) == (10_000, 9_000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Known gap: a period never requested can be skipped (_check_order only looks at "
-        "existing runs), so closing April first loses March's flat fee for good."
-    ),
-)
-def test_a_period_with_charges_due_cannot_be_skipped(db):
-    """Flat fee 310.00, license in force from 2026-03-01.
+def test_a_month_nobody_closed_is_charged_by_the_next_close(db):
+    """Flat fee 310.00 a month, license in force from 2026-03-01; March is never closed.
 
-    Closing April while March was never closed should be refused (periods close in order):
-    otherwise March's flat fee 31_000 is never charged, and closing March afterwards is
-    refused as "later_period_closed".
+    Closing April first charges March's fee too (31 of 31 days -> 31_000, dated in March) and
+    April's (30 of 30 days -> 31_000). Talent share with the 10 % platform fee: 27_900 each.
+    April's statement: earnings 27_900 (April) + adjustments 27_900 (March's fee, prior period).
+    Closing March afterwards is refused: its entries are on April's documents.
     """
     start = datetime(2026, 3, 1, tzinfo=UTC)
     s = scenario(rates={"flat_fee_minor": 31_000}, starts_at=start, activated_at=start)
-    run = period_close_request(period=Period.parse("2026-04"), now=close_now("2026-04"))
-    with pytest.raises(Conflict):
-        period_close_execute(run_id=run.pk, now=close_now("2026-04"))
-    assert (
-        not Charge.objects.filter(kind="flat_fee", license=s.license)
-        .exclude(period_start="2026-03-01")
-        .exists()
+    close("2026-04")
+    fees = Charge.objects.filter(kind="flat_fee", license=s.license).order_by("period_start")
+    assert [(c.period_start.isoformat(), c.detail["gross_minor"]) for c in fees] == [
+        ("2026-03-01", 31_000),
+        ("2026-04-01", 31_000),
+    ]
+    assert waterfall(statement_of("2026-04", talent=s.talent)) == statement_waterfall(
+        earnings=27_900, adjustments=27_900
     )
+    assert figures(invoice_of("2026-04", s.brand)) == invoice_figures(
+        subtotal=31_000, adjustments=31_000
+    )
+    march = period_close_request(period=Period.parse("2026-03"), now=close_now("2026-04"))
+    with pytest.raises(Conflict):
+        period_close_execute(run_id=march.pk, now=close_now("2026-04"))
