@@ -9,14 +9,16 @@ In order, on one scratch database:
   copy_limit                   binary COPY of the same rows (benchmarks.copy_limit)
   balance                      an account's balance over 1M postings (below)
 and, in subprocesses with their own scratch databases, hordak_peer (benchmarks.hordak_peer) and
-export_csv (benchmarks.export_csv: the finance period CSV over ~200k document lines).
+export_csv (benchmarks.export_csv: the finance period CSV over ~200k document lines) and close
+(benchmarks.close: the period close over 100k and 1M uses of a month, one line per size).
 
-Knobs (environment): BENCH_ONLY=ingest,copy,hordak,balance,export_csv (default: all), BENCH_EVENTS
-(50000), BENCH_SINGLE_RATE (200), BENCH_SINGLE_SECONDS (15), BENCH_HORDAK_EVENTS (3000),
-BENCH_BALANCE_POSTINGS (1000000), BENCH_CLIENTS (4), BENCH_LICENSES (1; >1 spreads the ingest
-over that many licenses), BENCH_WORKERS / BENCH_THREADS / BENCH_WORKER_CLASS (gunicorn),
+Knobs (environment): BENCH_ONLY=ingest,copy,hordak,balance,export_csv,close (default: all),
+BENCH_EVENTS (50000), BENCH_SINGLE_RATE (200), BENCH_SINGLE_SECONDS (15), BENCH_HORDAK_EVENTS
+(3000), BENCH_BALANCE_POSTINGS (1000000), BENCH_CLIENTS (4), BENCH_LICENSES (1; >1 spreads the
+ingest over that many licenses), BENCH_WORKERS / BENCH_THREADS / BENCH_WORKER_CLASS (gunicorn),
 BENCH_PROFILE=folder (py-spy records the server during ingest; needs `pip install py-spy`),
-BENCH_EXPORT_LINES (200000), BENCH_EXPORT_STATEMENTS (2000).
+BENCH_EXPORT_LINES (200000), BENCH_EXPORT_STATEMENTS (2000), BENCH_CLOSE_SIZES (100000,1000000)
+and the other BENCH_CLOSE_* knobs of benchmarks.close.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ HORDAK_EVENTS = int(os.environ.get("BENCH_HORDAK_EVENTS", "3000"))
 LICENSES = int(os.environ.get("BENCH_LICENSES", "1"))
 EXPORT_LINES = int(os.environ.get("BENCH_EXPORT_LINES", "200000"))
 EXPORT_STATEMENTS = int(os.environ.get("BENCH_EXPORT_STATEMENTS", "2000"))
-ONLY = set(os.environ.get("BENCH_ONLY", "ingest,copy,hordak,balance,export_csv").split(","))
+ONLY = set(os.environ.get("BENCH_ONLY", "ingest,copy,hordak,balance,export_csv,close").split(","))
 
 
 def log(message: str) -> None:
@@ -79,6 +81,10 @@ def summarize() -> None:
     export = RESULTS.get("export_csv")
     if export:
         log(f"target export_csv >= 100000 lines/s: {export['lines_per_s']}")
+    close = RESULTS.get("close")  # the last size measured
+    if close:
+        log(f"target close of {close['uses']} uses <= 30 s: {close['seconds']} s")
+        log(f"target close <= 3x the bare aggregate: {close['close_over_bare']}x")
 
 
 def timed(fn, repeat: int = 7) -> float:
@@ -273,6 +279,11 @@ def main() -> int:
         if "export_csv" in ONLY:
             log(f"export_csv: {EXPORT_LINES} lines, {EXPORT_STATEMENTS} statements, own database")
             emit(bench_export_csv(EXPORT_LINES, EXPORT_STATEMENTS))
+        if "close" in ONLY:
+            from benchmarks.close import bench_close
+
+            for line in bench_close():
+                emit(line)
     finally:
         close_other_connections(database)
         connection.close()
