@@ -120,11 +120,22 @@ class Coverage(AppendOnlyModel):
     statement is the one of (account, period) — this table is invariant 6's proof.
     """
 
+    # No foreign-key constraints: rows are only ever inserted from a SELECT over postings (which
+    # are never deleted), and the constraint checks at COMMIT cost a row lock per posting — a
+    # third of a large close.
     posting = models.OneToOneField(
-        "ledger.Posting", on_delete=models.PROTECT, primary_key=True, related_name="coverage"
+        "ledger.Posting",
+        on_delete=models.DO_NOTHING,
+        primary_key=True,
+        related_name="coverage",
+        db_constraint=False,
     )
     account = models.ForeignKey(
-        LedgerAccount, on_delete=models.PROTECT, related_name="+", db_index=False
+        LedgerAccount,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     period_start = models.DateField()
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -88,11 +88,14 @@ def invoices_issue_within(
     _cover(run, period, [a.pk for a in accounts])
     lines = _lines(period, [a.pk for a in accounts], payee=False)
     cache = AccountCache()
+    touched = []
     for account in accounts:
-        applied = _apply_advances(account, lines[account.pk], period, cache, now)
+        applied = _apply_advances(account, lines.get(account.pk), period, cache, now)
         if applied:
             _cover_transactions(period, account.pk, applied)
-    lines = _lines(period, [a.pk for a in accounts], payee=False)
+            touched.append(account.pk)
+    if touched:  # their lines now include the advance applied
+        lines.update(_lines(period, touched, payee=False))
     brands = Brand.objects.in_bulk([a.brand_id for a in accounts])
     invoices = []
     for account in accounts:
@@ -333,16 +336,20 @@ def _ordered(lines: list[Line]) -> list[Line]:
 
 # -- coverage and sums ------------------------------------------------------------------------
 
+# Candidates are the postings of this period, and older ones only when they came after the
+# previous close's watermark (everything older, it covered): the close reads one month of the
+# journal, not all of it. A posting covered before is skipped on its primary key.
 _COVER = """
 INSERT INTO ledger_coverage (posting_id, account_id, period_start)
 SELECT p.id, p.account_id, %(start)s
 FROM ledger_posting p
 WHERE p.account_id = ANY(%(accounts)s)
   AND p.occurred_at < %(end)s
+  AND (p.occurred_at >= %(since)s OR p.transaction_id > %(since_watermark)s)
   AND (p.transaction_id <= %(watermark)s
        OR p.transaction_id IN (SELECT transaction_id FROM ledger_charge
                                WHERE period_start = %(start)s))
-  AND NOT EXISTS (SELECT 1 FROM ledger_coverage c WHERE c.posting_id = p.id)
+ON CONFLICT (posting_id) DO NOTHING
 """
 
 _COVER_TRANSACTIONS = """
@@ -389,6 +396,8 @@ WHERE c.account_id = ANY(%(accounts)s) AND c.period_start = %(start)s
 GROUP BY 1, 2, 3, 4, 5, 6
 """
 
+_BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
+
 _SECTION_OF_KIND = {
     TxKind.ADVANCE_APPLICATION: Section.ADVANCE,
     TxKind.WITHHOLDING: Section.WITHHOLDING,
@@ -398,12 +407,22 @@ _SECTION_OF_KIND = {
 
 
 def _cover(run: CloseRun, period: Period, accounts: list[int]) -> None:
+    previous = (
+        CloseRun.objects.filter(status=CloseRun.Status.DONE, period_start__lt=period.start)
+        .order_by("-period_start")
+        .first()
+    )
+    # Before the first close there is no bound: every older posting is a candidate.
+    since = Period(previous.period_start).end_at if previous else _BEGINNING
+    since_watermark = previous.watermark if previous else 0
     with connection.cursor() as cursor:
         cursor.execute(
             _COVER,
             {
                 "start": period.start,
                 "end": period.end_at,
+                "since": since,
+                "since_watermark": since_watermark,
                 "accounts": accounts,
                 "watermark": run.watermark,
             },
