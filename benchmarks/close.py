@@ -512,6 +512,9 @@ def _instrument(*, explain: bool) -> tuple[dict[str, float], dict[str, int]]:
             "end": period.end_at,
             "accounts": accounts,
             "watermark": run.watermark,
+            # The benchmark's close is the database's first: no earlier close bounds it.
+            "since": documents._BEGINNING,
+            "since_watermark": 0,
         }
         if not plan("_COVER", documents._COVER, params, accounts):  # EXPLAIN ANALYZE inserts
             cover(run, period, accounts)

@@ -363,26 +363,15 @@ WHERE p.transaction_id = ANY(%(transactions)s) AND p.account_id = %(account)s
 # Reversals are shown under the use (or charge) they reverse, with negative units; a line is
 # "prior" when that original happened before the period began.
 _LINES = """
-SELECT c.account_id,
-       coalesce(ue.license_id, ch.license_id) AS license_id,
-       t.kind AS tx_kind,
-       coalesce(ue.kind, ch.kind, ot.kind, t.kind) AS line_kind,
-       coalesce(ue.channel, '') AS channel,
-       coalesce(ot.occurred_at, t.occurred_at) < %(start_at)s AS prior,
-       count(*) AS entries,
-       coalesce(sum(CASE WHEN t.reverses_id IS NULL THEN ue.quantity ELSE -ue.quantity END), 0),
-       sum(p.amount_minor),
-       sum(legs.gross),
-       sum(legs.commission),
-       sum(legs.fee)
-FROM ledger_coverage c
-JOIN ledger_posting p ON p.id = c.posting_id
-JOIN ledger_journaltransaction t ON t.id = p.transaction_id
-LEFT JOIN ledger_journaltransaction ot ON ot.id = t.reverses_id
-LEFT JOIN ledger_usageevent ue ON ue.transaction_id = coalesce(t.reverses_id, t.id)
-LEFT JOIN ledger_charge ch ON ch.transaction_id = coalesce(t.reverses_id, t.id)
-CROSS JOIN LATERAL (
-    SELECT coalesce(sum(p2.amount_minor) FILTER (WHERE a2.kind = 'brand_receivable'), 0)
+WITH covered AS MATERIALIZED (
+    SELECT c.account_id, p.transaction_id, p.amount_minor
+    FROM ledger_coverage c
+    JOIN ledger_posting p ON p.id = c.posting_id
+    WHERE c.account_id = ANY(%(accounts)s) AND c.period_start = %(start)s
+), legs AS MATERIALIZED (
+    -- Each covered transaction's whole figures, once per transaction.
+    SELECT p2.transaction_id,
+           coalesce(sum(p2.amount_minor) FILTER (WHERE a2.kind = 'brand_receivable'), 0)
                AS gross,
            -coalesce(sum(p2.amount_minor) FILTER (WHERE a2.kind = 'agency_payable'), 0)
                AS commission,
@@ -390,9 +379,27 @@ CROSS JOIN LATERAL (
                AS fee
     FROM ledger_posting p2
     JOIN ledger_ledgeraccount a2 ON a2.id = p2.account_id
-    WHERE p2.transaction_id = t.id
-) legs
-WHERE c.account_id = ANY(%(accounts)s) AND c.period_start = %(start)s
+    WHERE p2.transaction_id IN (SELECT transaction_id FROM covered)
+    GROUP BY p2.transaction_id
+)
+SELECT cv.account_id,
+       coalesce(ue.license_id, ch.license_id) AS license_id,
+       t.kind AS tx_kind,
+       coalesce(ue.kind, ch.kind, ot.kind, t.kind) AS line_kind,
+       coalesce(ue.channel, '') AS channel,
+       coalesce(ot.occurred_at, t.occurred_at) < %(start_at)s AS prior,
+       count(*) AS entries,
+       coalesce(sum(CASE WHEN t.reverses_id IS NULL THEN ue.quantity ELSE -ue.quantity END), 0),
+       sum(cv.amount_minor),
+       sum(legs.gross),
+       sum(legs.commission),
+       sum(legs.fee)
+FROM covered cv
+JOIN legs ON legs.transaction_id = cv.transaction_id
+JOIN ledger_journaltransaction t ON t.id = cv.transaction_id
+LEFT JOIN ledger_journaltransaction ot ON ot.id = t.reverses_id
+LEFT JOIN ledger_usageevent ue ON ue.transaction_id = coalesce(t.reverses_id, t.id)
+LEFT JOIN ledger_charge ch ON ch.transaction_id = coalesce(t.reverses_id, t.id)
 GROUP BY 1, 2, 3, 4, 5, 6
 """
 
