@@ -5,20 +5,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0008_period_close_guards'),
+        ("ledger", "0008_period_close_guards"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='coverage',
-            name='account',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='ledger.ledgeraccount'),
+            model_name="coverage",
+            name="account",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="ledger.ledgeraccount",
+            ),
         ),
         migrations.AlterField(
-            model_name='coverage',
-            name='posting',
-            field=models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, primary_key=True, related_name='coverage', serialize=False, to='ledger.posting'),
+            model_name="coverage",
+            name="posting",
+            field=models.OneToOneField(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                primary_key=True,
+                related_name="coverage",
+                serialize=False,
+                to="ledger.posting",
+            ),
         ),
     ]
