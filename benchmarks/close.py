@@ -506,27 +506,21 @@ def _instrument(*, explain: bool) -> tuple[dict[str, float], dict[str, int]]:
 
     cover, lines = documents._cover, documents._lines
 
-    def explained_cover(run, period, accounts):
-        params = {
-            "start": period.start,
-            "end": period.end_at,
-            "accounts": accounts,
-            "watermark": run.watermark,
-            # The benchmark's close is the database's first: no earlier close bounds it.
-            "since": documents._BEGINNING,
-            "since_watermark": 0,
-        }
-        if not plan("_COVER", documents._COVER, params, accounts):  # EXPLAIN ANALYZE inserts
-            cover(run, period, accounts)
+    def explained_cover(run, accounts):
+        params = {**documents._region(run), "accounts": accounts}
+        sql = documents._COVER.format(region=documents._REGION)
+        if not plan("_COVER", sql, params, accounts):  # EXPLAIN ANALYZE inserts
+            cover(run, accounts)
 
-    def explained_lines(period, accounts, *, payee):
-        params = {"start": period.start, "start_at": period.start_at, "accounts": accounts}
+    def explained_lines(run, accounts, *, payee):
+        params = {"run": run.pk, "start": run.period_start, "accounts": accounts}
         plan("_LINES", documents._LINES, params, accounts)
-        return lines(period, accounts, payee=payee)
+        return lines(run, accounts, payee=payee)
 
     documents._cover, documents._lines = explained_cover, explained_lines
     wrap(closing, "period_charges_post", "charges")
     wrap(closing, "committed_watermark", "watermark")
+    wrap(closing, "close_facts_build", "facts")
     wrap(closing, "_in_chunks", "chunks")
     wrap(closing, "invoices_issue_within", "invoices", sets_phase=True)
     wrap(closing, "statements_issue_within", "statements", sets_phase=True)

@@ -1,5 +1,14 @@
 from .accounts import LedgerAccount
-from .closing import Charge, CloseRun, Coverage, DocumentLine, DocumentSeries, Invoice, Statement
+from .closing import (
+    Charge,
+    CloseFact,
+    CloseRun,
+    Coverage,
+    DocumentLine,
+    DocumentSeries,
+    Invoice,
+    Statement,
+)
 from .journal import JournalTransaction, Posting
 from .licensing import License, LicenseActivation, LicenseDecision, LicenseVersion
 from .sealing import Block, BlockEntry
@@ -11,6 +20,7 @@ __all__ = [
     "Block",
     "BlockEntry",
     "Charge",
+    "CloseFact",
     "CloseRun",
     "ConsentVersion",
     "Coverage",

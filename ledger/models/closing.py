@@ -138,11 +138,39 @@ class Coverage(AppendOnlyModel):
         db_constraint=False,
     )
     period_start = models.DateField()
+    # Copied from the (immutable) posting so a close sums its lines from coverage rows alone,
+    # without a lookup per posting. Null only on rows written before migration 0011.
+    transaction_id = models.BigIntegerField(null=True)
+    amount_minor = models.BigIntegerField(null=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["account", "period_start"], name="coverage_account_period_idx")
         ]
+
+
+class CloseFact(models.Model):
+    """Work table of a run: each transaction it covers, with its line key and whole figures
+    (gross, commission, fee), computed once per close instead of once per account the
+    transaction touches. Rows go when the run is done; documents keep what they need."""
+
+    pk = models.CompositePrimaryKey("run_id", "transaction_id")
+    run = models.ForeignKey(
+        CloseRun, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    transaction_id = models.BigIntegerField()
+    license_id = models.BigIntegerField(null=True)
+    transaction_kind = models.CharField(max_length=32)
+    kind = models.CharField(max_length=32)
+    channel = models.CharField(max_length=64)
+    prior = models.BooleanField()
+    units = models.BigIntegerField()
+    gross_minor = models.BigIntegerField()
+    commission_minor = models.BigIntegerField()
+    fee_minor = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"run {self.run_id}, transaction {self.transaction_id}"
 
 
 class DocumentSeries(models.Model):

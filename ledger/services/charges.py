@@ -315,11 +315,15 @@ def _flat_fee(state: _InForce, rates: Rates, period: Period) -> Money:
 
 def _licenses_in_force(period: Period) -> list[_InForce]:
     """Licenses with terms in force on at least one day of the period, and which days."""
+    # Only licenses some of whose terms carry a flat fee or a guarantee have anything to charge.
+    charging = LicenseVersion.objects.filter(
+        rates__has_any_keys=["flat_fee_minor", "minimum_guarantee_minor"]
+    ).values("license_id")
     licenses = {
         lic.pk: lic
-        for lic in License.objects.filter(active_version__isnull=False).select_related(
-            "brand", "twin__talent"
-        )
+        for lic in License.objects.filter(
+            active_version__isnull=False, pk__in=charging
+        ).select_related("brand", "twin__talent")
     }
     found = []
     for license_id, versions in sorted(activated_versions(licenses).items()):

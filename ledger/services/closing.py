@@ -29,10 +29,20 @@ from django.utils import timezone
 
 from accounts.models import User
 from ledger.errors import Conflict
-from ledger.models import CloseRun, JournalTransaction, LedgerAccount, LicenseActivation
+from ledger.models import (
+    CloseFact,
+    CloseRun,
+    JournalTransaction,
+    LedgerAccount,
+    LicenseActivation,
+)
 from ledger.periods import Period
 from ledger.services.charges import period_charges_post
-from ledger.services.documents import invoices_issue_within, statements_issue_within
+from ledger.services.documents import (
+    close_facts_build,
+    invoices_issue_within,
+    statements_issue_within,
+)
 from ledger.services.sealing import committed_watermark
 
 Phase = CloseRun.Phase
@@ -154,11 +164,18 @@ def _work(run: CloseRun, now: datetime) -> None:
             cursor=0,
             done=0,
         )
+    if not CloseFact.objects.filter(run=run).exists():
+        # Built once, in one transaction, after the watermark (again only if that one never
+        # committed): every chunk reads its line keys and figures from here.
+        with transaction.atomic(durable=True):
+            close_facts_build(run)
     if run.phase == Phase.INVOICES:
         _in_chunks(run, [Kind.BRAND_RECEIVABLE], invoices_issue_within, now)
         _update(run, phase=Phase.STATEMENTS, cursor=0)
     if run.phase == Phase.STATEMENTS:
         _in_chunks(run, PAYEE_KINDS, statements_issue_within, now)
+    # A work table: the documents hold what they need.
+    CloseFact.objects.filter(run=run).delete()
 
 
 def _in_chunks(run: CloseRun, kinds, issue, now: datetime) -> None:

@@ -85,17 +85,18 @@ def invoices_issue_within(
 ) -> list[Invoice]:
     """Cover the brand accounts, apply advances against what was covered, issue invoices."""
     period = Period(run.period_start)
-    _cover(run, period, [a.pk for a in accounts])
-    lines = _lines(period, [a.pk for a in accounts], payee=False)
+    _cover(run, [a.pk for a in accounts])
+    lines = _lines(run, [a.pk for a in accounts], payee=False)
     cache = AccountCache()
     touched = []
     for account in accounts:
         applied = _apply_advances(account, lines.get(account.pk), period, cache, now)
         if applied:
+            _facts_for(run, applied)
             _cover_transactions(period, account.pk, applied)
             touched.append(account.pk)
     if touched:  # their lines now include the advance applied
-        lines.update(_lines(period, touched, payee=False))
+        lines.update(_lines(run, touched, payee=False))
     brands = Brand.objects.in_bulk([a.brand_id for a in accounts])
     invoices = []
     for account in accounts:
@@ -140,8 +141,8 @@ def statements_issue_within(
     """Cover the payee accounts and issue each its statement with the SPEC waterfall."""
     period = Period(run.period_start)
     ids = [a.pk for a in accounts]
-    _cover(run, period, ids)
-    lines = _lines(period, ids, payee=True)
+    _cover(run, ids)
+    lines = _lines(run, ids, payee=True)
     openings = _openings(ids, period)
     talents = Talent.objects.in_bulk([a.talent_id for a in accounts if a.talent_id])
     agencies = Agency.objects.in_bulk([a.agency_id for a in accounts if a.agency_id])
@@ -160,7 +161,7 @@ def statements_issue_within(
         taxable = Money(max(0, earnings + adjustments - recouped), account.currency)
         withholding = taxable.percent(withholding_pct)
         if withholding:
-            _post_withholding(account, withholding, period, cache, now)
+            _post_withholding(run, account, withholding, cache, now)
             found.lines.append(
                 Line(
                     Section.WITHHOLDING,
@@ -249,8 +250,9 @@ def _apply_advances(
 
 
 def _post_withholding(
-    account: LedgerAccount, amount: Money, period: Period, cache: AccountCache, now
+    run: CloseRun, account: LedgerAccount, amount: Money, cache: AccountCache, now
 ) -> None:
+    period = Period(run.period_start)
     result = journal_post_within(
         kind=TxKind.WITHHOLDING,
         source=CLOSE_SOURCE,
@@ -271,6 +273,7 @@ def _post_withholding(
         detail={"withheld_minor": amount.minor},
         created_at=now,
     )
+    _facts_for(run, [result.transaction.pk])
     _cover_transactions(period, account.pk, [result.transaction.pk])
 
 
@@ -340,21 +343,17 @@ def _ordered(lines: list[Line]) -> list[Line]:
 # previous close's watermark (everything older, it covered): the close reads one month of the
 # journal, not all of it. A posting covered before is skipped on its primary key.
 _COVER = """
-INSERT INTO ledger_coverage (posting_id, account_id, period_start)
-SELECT p.id, p.account_id, %(start)s
+INSERT INTO ledger_coverage (posting_id, account_id, period_start, transaction_id, amount_minor)
+SELECT p.id, p.account_id, %(start)s, p.transaction_id, p.amount_minor
 FROM ledger_posting p
 WHERE p.account_id = ANY(%(accounts)s)
-  AND p.occurred_at < %(end)s
-  AND (p.occurred_at >= %(since)s OR p.transaction_id > %(since_watermark)s)
-  AND (p.transaction_id <= %(watermark)s
-       OR p.transaction_id IN (SELECT transaction_id FROM ledger_charge
-                               WHERE period_start = %(start)s))
+  AND {region}
 ON CONFLICT (posting_id) DO NOTHING
 """
 
 _COVER_TRANSACTIONS = """
-INSERT INTO ledger_coverage (posting_id, account_id, period_start)
-SELECT p.id, p.account_id, %(start)s
+INSERT INTO ledger_coverage (posting_id, account_id, period_start, transaction_id, amount_minor)
+SELECT p.id, p.account_id, %(start)s, p.transaction_id, p.amount_minor
 FROM ledger_posting p
 WHERE p.transaction_id = ANY(%(transactions)s) AND p.account_id = %(account)s
 """
@@ -363,45 +362,53 @@ WHERE p.transaction_id = ANY(%(transactions)s) AND p.account_id = %(account)s
 # Reversals are shown under the use (or charge) they reverse, with negative units; a line is
 # "prior" when that original happened before the period began.
 _LINES = """
-WITH covered AS MATERIALIZED (
-    SELECT c.account_id, p.transaction_id, p.amount_minor
-    FROM ledger_coverage c
-    JOIN ledger_posting p ON p.id = c.posting_id
-    WHERE c.account_id = ANY(%(accounts)s) AND c.period_start = %(start)s
-), legs AS MATERIALIZED (
-    -- Each covered transaction's whole figures, once per transaction.
-    SELECT p2.transaction_id,
-           coalesce(sum(p2.amount_minor) FILTER (WHERE a2.kind = 'brand_receivable'), 0)
-               AS gross,
-           -coalesce(sum(p2.amount_minor) FILTER (WHERE a2.kind = 'agency_payable'), 0)
+SELECT c.account_id, f.license_id, f.transaction_kind, f.kind, f.channel, f.prior,
+       count(*), sum(f.units), sum(c.amount_minor),
+       sum(f.gross_minor), sum(f.commission_minor), sum(f.fee_minor)
+FROM ledger_coverage c
+LEFT JOIN ledger_closefact f ON f.run_id = %(run)s AND f.transaction_id = c.transaction_id
+WHERE c.account_id = ANY(%(accounts)s) AND c.period_start = %(start)s
+GROUP BY 1, 2, 3, 4, 5, 6
+"""
+
+# Each transaction's line key and whole figures, once per close (ledger_closefact). Reversals
+# are shown under the use (or charge) they reverse, with negative units; "prior" when that
+# original happened before the period began. {where} picks the postings (the close's region,
+# or given transactions).
+_FACTS = """
+INSERT INTO ledger_closefact (run_id, transaction_id, license_id, transaction_kind, kind,
+                              channel, prior, units, gross_minor, commission_minor, fee_minor)
+SELECT %(run)s, t.id,
+       coalesce(ue.license_id, ch.license_id),
+       t.kind,
+       coalesce(ue.kind, ch.kind, ot.kind, t.kind),
+       coalesce(ue.channel, ''),
+       coalesce(ot.occurred_at, t.occurred_at) < %(start_at)s,
+       coalesce(CASE WHEN t.reverses_id IS NULL THEN ue.quantity ELSE -ue.quantity END, 0),
+       legs.gross, legs.commission, legs.fee
+FROM (
+    SELECT p.transaction_id,
+           coalesce(sum(p.amount_minor) FILTER (WHERE a.kind = 'brand_receivable'), 0) AS gross,
+           -coalesce(sum(p.amount_minor) FILTER (WHERE a.kind = 'agency_payable'), 0)
                AS commission,
-           -coalesce(sum(p2.amount_minor) FILTER (WHERE a2.kind = 'platform_revenue'), 0)
-               AS fee
-    FROM ledger_posting p2
-    JOIN ledger_ledgeraccount a2 ON a2.id = p2.account_id
-    WHERE p2.transaction_id IN (SELECT transaction_id FROM covered)
-    GROUP BY p2.transaction_id
-)
-SELECT cv.account_id,
-       coalesce(ue.license_id, ch.license_id) AS license_id,
-       t.kind AS tx_kind,
-       coalesce(ue.kind, ch.kind, ot.kind, t.kind) AS line_kind,
-       coalesce(ue.channel, '') AS channel,
-       coalesce(ot.occurred_at, t.occurred_at) < %(start_at)s AS prior,
-       count(*) AS entries,
-       coalesce(sum(CASE WHEN t.reverses_id IS NULL THEN ue.quantity ELSE -ue.quantity END), 0),
-       sum(cv.amount_minor),
-       sum(legs.gross),
-       sum(legs.commission),
-       sum(legs.fee)
-FROM covered cv
-JOIN legs ON legs.transaction_id = cv.transaction_id
-JOIN ledger_journaltransaction t ON t.id = cv.transaction_id
+           -coalesce(sum(p.amount_minor) FILTER (WHERE a.kind = 'platform_revenue'), 0) AS fee
+    FROM ledger_posting p
+    JOIN ledger_ledgeraccount a ON a.id = p.account_id
+    WHERE {where}
+    GROUP BY p.transaction_id
+) legs
+JOIN ledger_journaltransaction t ON t.id = legs.transaction_id
 LEFT JOIN ledger_journaltransaction ot ON ot.id = t.reverses_id
 LEFT JOIN ledger_usageevent ue ON ue.transaction_id = coalesce(t.reverses_id, t.id)
 LEFT JOIN ledger_charge ch ON ch.transaction_id = coalesce(t.reverses_id, t.id)
-GROUP BY 1, 2, 3, 4, 5, 6
+ON CONFLICT DO NOTHING
 """
+_REGION = """p.occurred_at < %(end)s
+      AND (p.occurred_at >= %(since)s OR p.transaction_id > %(since_watermark)s)
+      AND (p.transaction_id <= %(watermark)s
+           OR p.transaction_id IN (SELECT transaction_id FROM ledger_charge
+                                   WHERE period_start = %(start)s))"""
+
 
 _BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -413,27 +420,45 @@ _SECTION_OF_KIND = {
 }
 
 
-def _cover(run: CloseRun, period: Period, accounts: list[int]) -> None:
+def close_facts_build(run: CloseRun) -> None:
+    """Every transaction of the run's region, with its line key and figures (one statement)."""
+    params = _region(run)
+    with connection.cursor() as cursor:
+        cursor.execute(_FACTS.format(where=_REGION), params)
+
+
+def _facts_for(run: CloseRun, transactions: list[int]) -> None:
+    """Facts of transactions the close posts after the region was read (applications...)."""
+    params = {**_region(run), "transactions": transactions}
+    with connection.cursor() as cursor:
+        cursor.execute(_FACTS.format(where="p.transaction_id = ANY(%(transactions)s)"), params)
+
+
+def _region(run: CloseRun) -> dict:
+    """What a close covers: postings before the period's end with an id up to its watermark,
+    or a charge of the period; older than the previous close's period only if they came after
+    its watermark (everything else, it covered)."""
+    period = Period(run.period_start)
     previous = (
         CloseRun.objects.filter(status=CloseRun.Status.DONE, period_start__lt=period.start)
         .order_by("-period_start")
         .first()
     )
-    # Before the first close there is no bound: every older posting is a candidate.
-    since = Period(previous.period_start).end_at if previous else _BEGINNING
-    since_watermark = previous.watermark if previous else 0
+    return {
+        "run": run.pk,
+        "start": period.start,
+        "start_at": period.start_at,
+        "end": period.end_at,
+        # Before the first close there is no bound: every older posting is a candidate.
+        "since": Period(previous.period_start).end_at if previous else _BEGINNING,
+        "since_watermark": previous.watermark if previous else 0,
+        "watermark": run.watermark,
+    }
+
+
+def _cover(run: CloseRun, accounts: list[int]) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(
-            _COVER,
-            {
-                "start": period.start,
-                "end": period.end_at,
-                "since": since,
-                "since_watermark": since_watermark,
-                "accounts": accounts,
-                "watermark": run.watermark,
-            },
-        )
+        cursor.execute(_COVER.format(region=_REGION), {**_region(run), "accounts": accounts})
 
 
 def _cover_transactions(period: Period, account: int, transactions: list[int]) -> None:
@@ -444,17 +469,17 @@ def _cover_transactions(period: Period, account: int, transactions: list[int]) -
         )
 
 
-def _lines(period: Period, accounts: list[int], *, payee: bool) -> dict[int, Lines]:
+def _lines(run: CloseRun, accounts: list[int], *, payee: bool) -> dict[int, Lines]:
     """Each account's lines from its covered postings; payees see credits as positive."""
     sign = -1 if payee else 1
     found: dict[int, Lines] = defaultdict(Lines)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _LINES, {"start": period.start, "start_at": period.start_at, "accounts": accounts}
-        )
+        cursor.execute(_LINES, {"run": run.pk, "start": run.period_start, "accounts": accounts})
         for row in cursor.fetchall():
             account, license_id, tx_kind, kind, channel, prior, entries, units, amount = row[:9]
             gross, commission, fee = row[9:]
+            if tx_kind is None:  # a covered posting whose transaction has no facts: a bug
+                raise RuntimeError(f"Close run {run.pk}: covered entries without close facts.")
             section = _SECTION_OF_KIND.get(tx_kind) or (
                 Section.ADJUSTMENTS if prior else Section.EARNINGS
             )
