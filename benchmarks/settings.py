@@ -36,3 +36,6 @@ LOGGING = {
     # 4xx answers (refusals, replays) are expected in a benchmark; 5xx still show.
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# The close as production runs it (base settings): two connections working off its chunks.
+LEDGER_CLOSE_WORKERS = env.int("LEDGER_CLOSE_WORKERS", default=2)

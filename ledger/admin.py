@@ -321,7 +321,6 @@ class CloseRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "watermark",
         "done",
         "total",
-        "cursor",
         "attempts",
         "error",
         "requested_by",

@@ -143,6 +143,8 @@ LEDGER_BLOCK_SIZE = env.int("LEDGER_BLOCK_SIZE", default=1024)
 # accounts per close transaction, and the payout threshold in major units of each currency.
 LEDGER_CLOSE_GRACE_DAYS = env.int("LEDGER_CLOSE_GRACE_DAYS", default=5)
 LEDGER_CLOSE_CHUNK = env.int("LEDGER_CLOSE_CHUNK", default=200)
+# Connections working off a close's chunks at once (threads of the process running the close).
+LEDGER_CLOSE_WORKERS = env.int("LEDGER_CLOSE_WORKERS", default=2)
 LEDGER_MINIMUM_PAYOUT = env("LEDGER_MINIMUM_PAYOUT", default="25.00")
 
 # Celery (config/celery.py reads every CELERY_* setting). The broker is Redis in production and

@@ -23,3 +23,7 @@ if not env("DATABASE_URL", default=""):
 DATABASES["default"]["ENGINE"] = "tests.db_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_twinledger")}
+
+# Most tests keep their data in one uncommitted transaction that other connections cannot see:
+# the close works its chunks on this connection alone unless a test asks for more.
+LEDGER_CLOSE_WORKERS = env.int("LEDGER_CLOSE_WORKERS", default=1)

@@ -1,6 +1,7 @@
 from .accounts import LedgerAccount
 from .closing import (
     Charge,
+    CloseChunk,
     CloseFact,
     CloseRun,
     Coverage,
@@ -20,6 +21,7 @@ __all__ = [
     "Block",
     "BlockEntry",
     "Charge",
+    "CloseChunk",
     "CloseFact",
     "CloseRun",
     "ConsentVersion",

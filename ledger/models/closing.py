@@ -45,9 +45,6 @@ class CloseRun(models.Model):
     watermark = models.BigIntegerField(null=True, blank=True)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
-    # The last account the current phase finished; moves with that chunk's documents, so a
-    # re-run after a crash resumes right after it.
-    cursor = models.BigIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     requested_by = models.ForeignKey(
@@ -147,6 +144,28 @@ class Coverage(AppendOnlyModel):
         indexes = [
             models.Index(fields=["account", "period_start"], name="coverage_account_period_idx")
         ]
+
+
+class CloseChunk(models.Model):
+    """A slice of a phase's accounts, claimed by one worker at a time (FOR UPDATE SKIP LOCKED)
+    and marked done in the same transaction as its documents: a crashed worker's chunk is
+    simply claimed again."""
+
+    run = models.ForeignKey(CloseRun, on_delete=models.CASCADE, related_name="chunks")
+    phase = models.CharField(max_length=16, choices=CloseRun.Phase.choices)
+    number = models.PositiveIntegerField()
+    first_account_id = models.BigIntegerField()
+    last_account_id = models.BigIntegerField()
+    accounts = models.PositiveIntegerField()
+    done = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "phase", "number"], name="close_chunk_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} {self.phase} #{self.number}"
 
 
 class CloseFact(models.Model):

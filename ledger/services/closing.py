@@ -17,6 +17,7 @@ written twice even if everything else failed.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from django.utils import timezone
 from accounts.models import User
 from ledger.errors import Conflict
 from ledger.models import (
+    CloseChunk,
     CloseFact,
     CloseRun,
     JournalTransaction,
@@ -156,42 +158,100 @@ def _work(run: CloseRun, now: datetime) -> None:
         watermark = committed_watermark() or 0
         brands = LedgerAccount.objects.filter(kind=Kind.BRAND_RECEIVABLE).count()
         payees = LedgerAccount.objects.filter(kind__in=PAYEE_KINDS).count()
-        _update(
-            run,
-            watermark=watermark,
-            total=brands + payees,
-            phase=Phase.INVOICES,
-            cursor=0,
-            done=0,
-        )
+        _update(run, watermark=watermark, total=brands + payees, phase=Phase.INVOICES, done=0)
     if not CloseFact.objects.filter(run=run).exists():
         # Built once, in one transaction, after the watermark (again only if that one never
         # committed): every chunk reads its line keys and figures from here.
         with transaction.atomic(durable=True):
             close_facts_build(run)
     if run.phase == Phase.INVOICES:
-        _in_chunks(run, [Kind.BRAND_RECEIVABLE], invoices_issue_within, now)
-        _update(run, phase=Phase.STATEMENTS, cursor=0)
+        _in_chunks(run, Phase.INVOICES, [Kind.BRAND_RECEIVABLE], now)
+        _update(run, phase=Phase.STATEMENTS)
     if run.phase == Phase.STATEMENTS:
-        _in_chunks(run, PAYEE_KINDS, statements_issue_within, now)
+        _in_chunks(run, Phase.STATEMENTS, PAYEE_KINDS, now)
     # A work table: the documents hold what they need.
     CloseFact.objects.filter(run=run).delete()
 
 
-def _in_chunks(run: CloseRun, kinds, issue, now: datetime) -> None:
-    """Accounts of `kinds` after the run's cursor, a chunk per transaction with its progress."""
+def _in_chunks(run: CloseRun, phase: str, kinds, now: datetime) -> None:
+    """Plan the phase's chunks once, then work them off with LEDGER_CLOSE_WORKERS claimers
+    (this thread and more, each on its own connection), each chunk in its own transaction."""
+    _plan_chunks(run, phase, kinds)
+    workers = max(1, settings.LEDGER_CLOSE_WORKERS)
+    if workers == 1:
+        _claim_chunks(run, phase, kinds, now)
+        return
+    errors: list[BaseException] = []
+
+    def claimer() -> None:
+        try:
+            _claim_chunks(run, phase, kinds, now)
+        except BaseException as error:  # reported by the orchestrator below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claimer, daemon=True) for _ in range(workers - 1)]
+    for thread in threads:
+        thread.start()
+    try:
+        _claim_chunks(run, phase, kinds, now)
+    finally:
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
+    if CloseChunk.objects.filter(run=run, phase=phase, done=False).exists():
+        raise RuntimeError(f"Close run {run.pk}: {phase} chunks left undone.")
+
+
+def _plan_chunks(run: CloseRun, phase: str, kinds) -> None:
+    if CloseChunk.objects.filter(run=run, phase=phase).exists():
+        return
+    ids = list(
+        LedgerAccount.objects.filter(kind__in=kinds).order_by("pk").values_list("pk", flat=True)
+    )
     size = settings.LEDGER_CLOSE_CHUNK
+    CloseChunk.objects.bulk_create(
+        [
+            CloseChunk(
+                run=run,
+                phase=phase,
+                number=number,
+                first_account_id=ids[start],
+                last_account_id=ids[min(start + size, len(ids)) - 1],
+                accounts=len(ids[start : start + size]),
+            )
+            for number, start in enumerate(range(0, len(ids), size), start=1)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _claim_chunks(run: CloseRun, phase: str, kinds, now: datetime) -> None:
+    """Claim undone chunks one at a time (skipping those another worker holds) until none is
+    left; a chunk's documents, its done flag and the run's progress commit together."""
+    issue = invoices_issue_within if phase == Phase.INVOICES else statements_issue_within
     while True:
         with transaction.atomic(durable=True):
-            accounts = list(
-                LedgerAccount.objects.filter(kind__in=kinds, pk__gt=run.cursor).order_by("pk")[
-                    :size
-                ]
+            chunk = (
+                CloseChunk.objects.select_for_update(skip_locked=True)
+                .filter(run=run, phase=phase, done=False)
+                .order_by("number")
+                .first()
             )
-            if not accounts:
+            if chunk is None:
                 return
+            accounts = list(
+                LedgerAccount.objects.filter(
+                    kind__in=kinds,
+                    pk__gte=chunk.first_account_id,
+                    pk__lte=chunk.last_account_id,
+                ).order_by("pk")
+            )
             issue(run=run, accounts=accounts, now=now)
-            _update(run, cursor=accounts[-1].pk, done=F("done") + len(accounts))
+            CloseChunk.objects.filter(pk=chunk.pk).update(done=True)
+            CloseRun.objects.filter(pk=run.pk).update(done=F("done") + chunk.accounts)
 
 
 def _periods_to_charge(period: Period) -> list[Period]:

@@ -98,3 +98,27 @@ def test_uses_recorded_during_the_close_are_covered_exactly_once_by_the_next(com
     assert march.earnings_minor + april.adjustments_minor == -sum(
         p.amount_minor for p in postings.filter(account=talent)
     )
+
+
+def test_chunks_worked_off_by_four_connections_at_once_issue_one_exact_set(committed_db, settings):
+    """One account per chunk, four claimers: every chunk is claimed once (SKIP LOCKED), numbers
+    stay gap-free, every posting is covered once and each document sums its own postings."""
+    settings.LEDGER_CLOSE_CHUNK = 1
+    settings.LEDGER_CLOSE_WORKERS = 4
+    parties = [scenario(agency=i % 3 == 0) for i in range(12)]
+    for s in parties:
+        assert s.use("generation", quantity=3).status == "accepted"
+    close(MARCH, datetime(2026, 4, 10, tzinfo=UTC))
+
+    run = CloseRun.objects.get()
+    assert (run.status, run.done, run.chunks.filter(done=False).count()) == ("done", run.total, 0)
+    statements = Statement.objects.filter(period_start=MARCH.start)
+    assert statements.count() == 12 + 4
+    assert sorted(statements.filter(series="RS").values_list("number", flat=True)) == list(
+        range(1, 13)
+    )
+    assert sorted(Invoice.objects.values_list("number", flat=True)) == list(range(1, 13))
+    assert Coverage.objects.count() == payee_postings(MARCH.end_at).count()
+    for statement in statements:
+        own = Posting.objects.filter(account=statement.account, occurred_at__lt=MARCH.end_at)
+        assert statement.earnings_minor == -sum(p.amount_minor for p in own)

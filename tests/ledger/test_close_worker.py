@@ -18,10 +18,12 @@ PARTIES = 60
 MARCH = Period.parse("2026-03")
 
 
-@pytest.fixture
-def one_account_per_chunk(monkeypatch):
-    """Many small transactions, so the worker can be caught (and killed) in the middle."""
+@pytest.fixture(params=[1, 2], ids=["one connection", "two connections"])
+def one_account_per_chunk(request, monkeypatch):
+    """Many small transactions, so the worker can be caught (and killed) in the middle; worked
+    off by one connection, or two at once (both die with the worker)."""
     monkeypatch.setenv("LEDGER_CLOSE_CHUNK", "1")
+    monkeypatch.setenv("LEDGER_CLOSE_WORKERS", str(request.param))
 
 
 def wait_until(condition, *, timeout: float, what: str, worker):
