@@ -17,6 +17,7 @@ written twice even if everything else failed.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -211,7 +212,10 @@ def _plan_chunks(run: CloseRun, phase: str, kinds) -> None:
     ids = list(
         LedgerAccount.objects.filter(kind__in=kinds).order_by("pk").values_list("pk", flat=True)
     )
-    size = settings.LEDGER_CLOSE_CHUNK
+    # At most LEDGER_CLOSE_CHUNK accounts, and enough chunks to keep every worker busy to the
+    # end (200 brands are not one chunk for two workers).
+    workers = max(1, settings.LEDGER_CLOSE_WORKERS)
+    size = max(1, min(settings.LEDGER_CLOSE_CHUNK, math.ceil(len(ids) / (4 * workers))))
     CloseChunk.objects.bulk_create(
         [
             CloseChunk(
