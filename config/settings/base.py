@@ -147,6 +147,13 @@ LEDGER_CLOSE_CHUNK = env.int("LEDGER_CLOSE_CHUNK", default=200)
 LEDGER_CLOSE_WORKERS = env.int("LEDGER_CLOSE_WORKERS", default=2)
 LEDGER_MINIMUM_PAYOUT = env("LEDGER_MINIMUM_PAYOUT", default="25.00")
 
+# Stripe (ledger/gateways/stripe.py). An empty secret key: Stripe is not configured and the
+# gateway refuses calls. STRIPE_API_BASE points the client elsewhere (tests: a local fake);
+# unset, Stripe's own addresses. The webhook secret verifies Stripe-Signature headers.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_API_BASE = env("STRIPE_API_BASE", default=None)
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+
 # Celery (config/celery.py reads every CELERY_* setting). The broker is Redis in production and
 # CI; `filesystem://` is kombu's broker in plain files (CELERY_BROKER_FOLDER), for a laptop with
 # no server. No result backend: tasks report through the database.

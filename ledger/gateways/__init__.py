@@ -1,0 +1,1 @@
+"""Gateways to outside services. ``ledger.gateways.stripe`` is the only module importing stripe."""
