@@ -160,24 +160,46 @@ def advance_application_within(
     X = max(0, min(unapplied, G)); the brand is credited X and each party debited its share.
     The application that uses the advance up takes each party's exact remaining share, so over
     the license's life every party recoups exactly its share of the advance.
+
+    When G is negative (reversals outweigh new charges) the SPEC formula gives 0, and the brand
+    would end up paying less than the advance, against the SPEC's own "the brand pays
+    max(advance, total gross) in the end; so does the talent's share". So a negative G gives
+    back what was recouped, down to nothing: X = max(G, -recouped so far), the exact negation
+    of an application (the one that gives back everything takes each party's exact recouped
+    share). For G >= 0 this is the SPEC formula unchanged.
     """
     remaining = _advance_remaining(advance)
-    applied = max(0, min(remaining["gross_minor"], covered_gross))
+    recouped = {name: advance.detail[name] - remaining[name] for name in ("gross_minor", *_SHARES)}
+    if covered_gross >= 0:
+        applied = min(remaining["gross_minor"], covered_gross)
+        exact = (
+            {name: remaining[name] for name in _SHARES}
+            if applied == remaining["gross_minor"]
+            else None
+        )
+    else:
+        applied = max(covered_gross, -recouped["gross_minor"])
+        exact = (
+            {name: -recouped[name] for name in _SHARES}
+            if applied == -recouped["gross_minor"]
+            else None
+        )
     if not applied:
         return None
     currency = advance.license.currency
-    if applied == remaining["gross_minor"]:
-        shares = {name: remaining[name] for name in _SHARES}
+    if exact is not None:
+        shares = exact
     else:
         parts = split(
-            Money(applied, currency),
+            Money(abs(applied), currency),
             agency_commission_pct=Decimal(advance.detail["agency_commission_pct"]),
             platform_fee_pct=Decimal(advance.detail["platform_fee_pct"]),
         )
+        sign = 1 if applied > 0 else -1
         shares = {
-            "talent_minor": parts.talent.minor,
-            "commission_minor": parts.commission.minor,
-            "platform_fee_minor": parts.platform_fee.minor,
+            "talent_minor": sign * parts.talent.minor,
+            "commission_minor": sign * parts.commission.minor,
+            "platform_fee_minor": sign * parts.platform_fee.minor,
         }
     license = advance.license
     version = license.active_version
@@ -225,6 +247,7 @@ def advance_application_within(
             "covered_gross_minor": covered_gross,
             "applied_minor": applied,
             "final": applied == remaining["gross_minor"],
+            "exact_shares": exact is not None,
             **shares,
         },
         created_at=now,

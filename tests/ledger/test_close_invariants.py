@@ -206,6 +206,7 @@ class Lic:
     ends_at: datetime
     asset_ref: str
     advance_left: dict[str, int] | None = None
+    advance_total: dict[str, int] | None = None
 
 
 @dataclass
@@ -255,6 +256,7 @@ def build(world: dict) -> State:
         advance = spec["rates"].get("advance_minor")
         if advance:
             lic.advance_left = check_advance_charge(lic, advance)
+            lic.advance_total = dict(lic.advance_left)
         found.append(lic)
     return State(found, uses)
 
@@ -513,7 +515,9 @@ def check_charges(period: Period, expected: dict) -> None:
 
 def check_advances(state: State, period: Period) -> None:
     """X = max(0, min(unapplied, G)), G the license gross (applicable kinds) this close covers;
-    split(X), or each party's exact remaining share when X uses the advance up."""
+    split(X), or each party's exact remaining share when X uses the advance up. A negative G
+    gives back what was recouped: X = max(G, -recouped), the negated split of |X|, or each
+    party's exact recouped share when it gives everything back."""
     gross: dict[int, int] = defaultdict(int)
     postings = Posting.objects.filter(
         coverage__period_start=period.start,
@@ -531,7 +535,16 @@ def check_advances(state: State, period: Period) -> None:
         left = lic.advance_left
         if left is None:
             continue
-        applied = max(0, min(left["gross_minor"], gross.get(lic.s.license.pk, 0)))
+        covered = gross.get(lic.s.license.pk, 0)
+        recouped = {k: lic.advance_total[k] - left[k] for k in ("gross_minor", *SHARES)}
+        if covered >= 0:
+            applied = min(left["gross_minor"], covered)
+            exact = {k: left[k] for k in SHARES} if applied == left["gross_minor"] else None
+        else:
+            applied = max(covered, -recouped["gross_minor"])
+            exact = (
+                {k: -recouped[k] for k in SHARES} if applied == -recouped["gross_minor"] else None
+            )
         charge = Charge.objects.filter(
             kind=Charge.Kind.ADVANCE_APPLICATION,
             license=lic.s.license,
@@ -541,11 +554,11 @@ def check_advances(state: State, period: Period) -> None:
             assert charge is None
             continue
         assert charge is not None and charge.detail["applied_minor"] == applied
-        shares = (
-            {k: left[k] for k in SHARES}
-            if applied == left["gross_minor"]
-            else split_of(lic, applied)
-        )
+        if exact is not None:
+            shares = exact
+        else:
+            sign = 1 if applied > 0 else -1
+            shares = {k: sign * v for k, v in split_of(lic, abs(applied)).items()}
         assert {k: charge.detail[k] for k in SHARES} == shares
         legs = defaultdict(int)
         for kind, amount in charge.transaction.postings.values_list(

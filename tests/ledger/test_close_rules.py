@@ -878,23 +878,18 @@ def test_no_flat_fee_nor_top_up_for_a_month_after_the_term_ended(db):
     assert not Invoice.objects.filter(period_start="2026-04-01").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "SPEC conflict for the lead: X = max(0, min(unapplied, G)) never un-applies, so a "
-        "reversal after the advance is used up leaves the brand paying less than the advance, "
-        "while the SPEC says the brand (and the talent's share) end at max(advance, total gross)."
-    ),
-)
 def test_the_brand_still_pays_the_advance_when_a_recouped_use_is_reversed(db):
     """Advance 100.00, one asset at 100.00 (March), platform 10%.
 
     March: G = 10_000 -> X = 10_000 (used up). Invoice net 10_000 + 10_000 - 10_000 = 10_000.
            Talent: 9_000 (advance) + 9_000 (use) - 9_000 recouped = 9_000.
-    April: the use is reversed: G = -10_000 -> X = max(0, min(0, -10_000)) = 0.
-           Invoice net -10_000; talent adjustments -9_000.
-    Life: the brand paid 0 and the talent earned 0, but by the SPEC both end at
-          max(advance, total gross) = max(10_000, 0) = 10_000 (talent: 9_000).
+    April: the use is reversed: G = -10_000. The SPEC formula max(0, min(0, -10_000)) = 0
+           would leave the brand paying 0 over the life, against the SPEC's "the brand pays
+           max(advance, total gross) = 10_000" (talent 9_000). So a negative G gives back what
+           was recouped: X = max(-10_000, -10_000) = -10_000, all of it, exact shares back.
+           Invoice: adjustments -10_000, advance applied -10_000 -> net 0.
+           Talent: adjustments -9_000, recouped -9_000 -> payable 0 this period.
+    Life: the brand pays 10_000, the talent earns 9_000.
     """
     s = scenario(
         activated_at=datetime(2026, 3, 1, tzinfo=UTC),
