@@ -119,15 +119,8 @@ def spreadsheet_safe(text: str) -> str:
 
 # -- a period's lines, for the finance exports --------------------------------------------------
 
-PERIOD_LINE_HEADER = (
-    "document_type",
-    "document_number",
-    "party_type",
-    "party_id",
-    "party",
-    "currency",
-    "period",
-    "position",
+# A document line's columns, in every export that lists lines.
+LINE_COLUMNS = (
     "section",
     "license_id",
     "kind",
@@ -139,6 +132,18 @@ PERIOD_LINE_HEADER = (
     "commission",
     "fee",
     "amount",
+)
+
+PERIOD_LINE_HEADER = (
+    "document_type",
+    "document_number",
+    "party_type",
+    "party_id",
+    "party",
+    "currency",
+    "period",
+    "position",
+    *LINE_COLUMNS,
 )
 AMOUNT_COLUMNS = (15, 16, 17, 18)  # where the amounts sit in a period line row
 CURRENCY_COLUMN = 5
@@ -174,20 +179,7 @@ class MajorUnits(Func):
         return f"(CASE {' '.join(whens)} END)", params
 
 
-_LINE_FIELDS = (
-    "position",
-    "section",
-    "license_id",
-    "kind",
-    "transaction_kind",
-    "channel",
-    "units",
-    "entries",
-    "gross",
-    "commission",
-    "fee",
-    "amount",
-)
+_LINE_FIELDS = ("position", *LINE_COLUMNS)
 
 
 def _amounts(currency: str) -> dict[str, MajorUnits]:

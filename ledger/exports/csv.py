@@ -16,6 +16,7 @@ from ledger.models import Statement
 
 from .common import (
     CHUNK_SIZE,
+    LINE_COLUMNS,
     PERIOD_LINE_HEADER,
     PLATFORM_NAME,
     document_lines,
@@ -29,19 +30,7 @@ from .common import (
     waterfall,
 )
 
-STATEMENT_LINE_HEADER = (
-    "section",
-    "license_id",
-    "kind",
-    "transaction_kind",
-    "channel",
-    "units",
-    "entries",
-    "gross",
-    "commission",
-    "fee",
-    "amount",
-)
+STATEMENT_LINE_HEADER = LINE_COLUMNS
 
 
 class _Lines:
