@@ -158,6 +158,8 @@ class CloseChunk(models.Model):
     last_account_id = models.BigIntegerField()
     accounts = models.PositiveIntegerField()
     done = models.BooleanField(default=False)
+    # The PostgreSQL backend (connection) that did it: which worker, when chasing a problem.
+    done_by = models.IntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -254,7 +254,7 @@ def _claim_chunks(run: CloseRun, phase: str, kinds, now: datetime) -> None:
                 ).order_by("pk")
             )
             issue(run=run, accounts=accounts, now=now)
-            CloseChunk.objects.filter(pk=chunk.pk).update(done=True)
+            CloseChunk.objects.filter(pk=chunk.pk).update(done=True, done_by=_backend_pid())
             CloseRun.objects.filter(pk=run.pk).update(done=F("done") + chunk.accounts)
 
 
@@ -280,6 +280,12 @@ def _periods_to_charge(period: Period) -> list[Period]:
     while periods[-1] < period:
         periods.append(periods[-1].next())
     return [p for p in periods if p <= period]
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
 
 
 def _check_order(run: CloseRun) -> None:

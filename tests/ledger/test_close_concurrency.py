@@ -112,6 +112,8 @@ def test_chunks_worked_off_by_four_connections_at_once_issue_one_exact_set(commi
 
     run = CloseRun.objects.get()
     assert (run.status, run.done, run.chunks.filter(done=False).count()) == ("done", run.total, 0)
+    # The work was shared: chunks were done by more than one connection.
+    assert len(set(run.chunks.values_list("done_by", flat=True))) > 1
     statements = Statement.objects.filter(period_start=MARCH.start)
     assert statements.count() == 12 + 4
     assert sorted(statements.filter(series="RS").values_list("number", flat=True)) == list(
