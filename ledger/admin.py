@@ -24,6 +24,7 @@ from ledger.models import (
     LedgerAccount,
     License,
     LicenseVersion,
+    Payout,
     Posting,
     RefusedAttempt,
     Statement,
@@ -382,3 +383,19 @@ class ChargeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("kind", "license", "account", "period_start", "transaction", "created_at")
     list_filter = ("kind", "period_start")
     readonly_fields = [f.name for f in Charge._meta.fields]
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "statement",
+        "amount_minor",
+        "currency",
+        "status",
+        "failure_code",
+        "stripe_transfer_id",
+        "attempts",
+    )
+    list_filter = ("status", "currency")
+    list_select_related = ("statement",)
+    readonly_fields = [f.name for f in Payout._meta.fields]

@@ -72,3 +72,27 @@ def close_due_periods_on_start(**_kwargs) -> None:
     if settings.LEDGER_CLOSE_ON_WORKER_START:
         logger.info("LEDGER_CLOSE_ON_WORKER_START: enqueueing close_due_periods")
         close_due_periods.delay()
+
+
+def _transient_stripe_error() -> type[Exception]:
+    from ledger.gateways.stripe import TransientStripeError
+
+    return TransientStripeError
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(OperationalError, _transient_stripe_error()),
+    retry_backoff=True,
+    retry_backoff_max=3600,
+    retry_jitter=True,
+    max_retries=20,
+)
+def payout_send(self, payout_id: int) -> str:
+    """Send one payout's Stripe transfer. Transient Stripe faults and lost database connections
+    are retried with backoff under the payout's fixed idempotency key (never a second transfer);
+    a permanent refusal marks it failed. Returns the payout's status."""
+    from ledger.services.payouts import payout_send as send
+
+    return send(payout_id=payout_id).status

@@ -8,6 +8,7 @@ from .closing import (
     DocumentLine,
     DocumentSeries,
     Invoice,
+    Payout,
     Statement,
 )
 from .journal import JournalTransaction, Posting
@@ -35,6 +36,7 @@ __all__ = [
     "LicenseActivation",
     "LicenseDecision",
     "LicenseVersion",
+    "Payout",
     "Posting",
     "RefusedAttempt",
     "Statement",

@@ -346,3 +346,52 @@ class DocumentLine(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.channel} {self.amount_minor}"
+
+
+class Payout(models.Model):
+    """A statement's payout: a Stripe transfer to the payee's connected account, made once.
+
+    Created with its statement, in the close's transaction; sent after commit by a task whose
+    Stripe call carries `idempotency_key`, so a retry after any crash gets the same transfer.
+    Its status only moves forward: pending -> sent, or pending -> failed (the amount then stays
+    payable and the next statement carries it in its opening balance).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    statement = models.OneToOneField(Statement, on_delete=models.PROTECT, related_name="payout")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="+")
+    destination = models.CharField(max_length=64, help_text="The payee's Stripe account.")
+    currency = CurrencyField()
+    amount_minor = models.BigIntegerField()
+    idempotency_key = models.UUIDField(unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    stripe_transfer_id = models.CharField(max_length=64, blank=True)
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_message = models.TextField(blank=True)
+    # The journal entry of the transfer: payable debited, Stripe clearing credited.
+    transaction = models.OneToOneField(
+        "ledger.JournalTransaction",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payout",
+    )
+    # The later statement whose opening balance took a failed payout's amount back.
+    carried_by = models.ForeignKey(
+        Statement, on_delete=models.PROTECT, null=True, blank=True, related_name="carried_payouts"
+    )
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="payout_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"Payout of {self.statement} ({self.status})"

@@ -30,12 +30,14 @@ from ledger.models import (
     Invoice,
     JournalTransaction,
     LedgerAccount,
+    Payout,
     Statement,
 )
 from ledger.money import Money
 from ledger.periods import Period
 from ledger.services.charges import CLOSE_SOURCE, advance_application_within
 from ledger.services.journal import Leg, journal_post_within
+from ledger.services.payouts import payouts_queue_within
 from ledger.services.postings import AccountCache, Kind
 
 Section = DocumentLine.Section
@@ -144,9 +146,18 @@ def statements_issue_within(
     _cover(run, ids)
     lines = _lines(run, ids, payee=True)
     openings = _openings(ids, period)
+    # Failed payouts of earlier statements are payable again: back in the opening balance.
+    returned = list(
+        Payout.objects.filter(
+            account_id__in=ids, status=Payout.Status.FAILED, carried_by__isnull=True
+        ).values_list("pk", "account_id", "amount_minor")
+    )
+    for _, account_id, amount in returned:
+        openings[account_id] = openings.get(account_id, 0) + amount
     talents = Talent.objects.in_bulk([a.talent_id for a in accounts if a.talent_id])
     agencies = Agency.objects.in_bulk([a.agency_id for a in accounts if a.agency_id])
     cache = AccountCache()
+    destinations: dict[int, str] = {}  # account -> the payee's Stripe account
     by_series: dict[str, list] = defaultdict(list)
     for account in accounts:
         found = lines.get(account.pk, Lines())
@@ -154,6 +165,7 @@ def statements_issue_within(
         if not found.lines and not opening:
             continue
         payee = talents.get(account.talent_id) or agencies.get(account.agency_id)
+        destinations[account.pk] = payee.stripe_account_id
         withholding_pct = getattr(payee, "withholding_pct", Decimal(0))
         earnings = found.total(Section.EARNINGS)
         adjustments = found.total(Section.ADJUSTMENTS)
@@ -203,6 +215,14 @@ def statements_issue_within(
     issued: list[Statement] = []
     for series, documents in sorted(by_series.items()):
         issued += _save(documents, series, owner="statement")
+    by_account = {statement.account_id: statement for statement in issued}
+    for pk, account_id, _ in returned:
+        Payout.objects.filter(pk=pk).update(carried_by=by_account[account_id])
+    payouts_queue_within(
+        statements=[st for st in issued if st.payout_minor > 0],
+        destinations=destinations,
+        now=now,
+    )
     return issued
 
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
-from ledger.models import Charge, CloseRun, Invoice, Statement
+from accounts.models import Talent
+from ledger.models import Charge, CloseRun, Invoice, Payout, Statement
 from ledger.periods import Period
 from ledger.services.closing import period_close_execute, period_close_request
 from tests.factories import UserFactory
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def closed():
     s = scenario(agency=True, rates={"flat_fee_minor": 10_000})
+    Talent.objects.filter(pk=s.talent.pk).update(stripe_account_id="acct_1", payouts_enabled=True)
     assert s.use("generation", quantity=2).status == "accepted"
     now = datetime(2026, 4, 10, tzinfo=UTC)
     run = period_close_request(period=Period.parse("2026-03"), now=now)
@@ -26,7 +28,7 @@ def closed():
 
 
 @pytest.mark.usefixtures("closed")
-@pytest.mark.parametrize("model", [CloseRun, Statement, Invoice, Charge])
+@pytest.mark.parametrize("model", [CloseRun, Statement, Invoice, Charge, Payout])
 def test_finance_sees_close_records_read_only(client, model):
     client.force_login(UserFactory(is_finance=True, is_staff=True))
     meta = model._meta

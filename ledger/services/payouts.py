@@ -1,0 +1,120 @@
+"""Payouts: a statement's payout amount sent once as a Stripe transfer (SPEC "Payouts").
+
+    payouts_queue_within -> a Payout row per statement with a payout, in the close's transaction;
+                            its send is enqueued for after that transaction commits
+    payout_send          -> the Stripe transfer (outside any database transaction, keyed by the
+                            payout's idempotency key), then the outcome and its journal entry
+
+A crash anywhere leads to the same transfer: the key is fixed when the payout is created, and
+Stripe answers a repeated key with the transfer it made the first time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ledger.gateways.stripe import (
+    PermanentStripeError,
+    StripeGateway,
+)
+from ledger.gateways.stripe import (
+    gateway as default_gateway,
+)
+from ledger.models import JournalTransaction, LedgerAccount, Payout, Statement
+from ledger.money import Money
+from ledger.services.journal import Leg, journal_post_within
+from ledger.services.postings import AccountCache
+
+
+def payouts_queue_within(
+    *, statements: list[Statement], destinations: dict[int, str], now: datetime
+) -> list[Payout]:
+    """A payout per statement (inside the close's transaction), sent once that commits."""
+    payouts = Payout.objects.bulk_create(
+        [
+            Payout(
+                statement=statement,
+                account_id=statement.account_id,
+                destination=destinations[statement.account_id],
+                currency=statement.currency,
+                amount_minor=statement.payout_minor,
+                idempotency_key=uuid.uuid4(),
+                created_at=now,
+            )
+            for statement in statements
+        ]
+    )
+    if payouts:
+        ids = [payout.pk for payout in payouts]
+
+        def enqueue() -> None:
+            from ledger.tasks import payout_send as task
+
+            for payout_id in ids:
+                task.delay(payout_id)
+
+        transaction.on_commit(enqueue)
+    return payouts
+
+
+def payout_send(
+    *, payout_id: int, gateway: StripeGateway | None = None, now: datetime | None = None
+) -> Payout:
+    """Send a pending payout. Transient Stripe faults propagate (the task retries with the same
+    key); a permanent one marks the payout failed with Stripe's reason."""
+    payout = Payout.objects.select_related("statement").get(pk=payout_id)
+    if payout.status != Payout.Status.PENDING:
+        return payout
+    Payout.objects.filter(pk=payout.pk).update(attempts=F("attempts") + 1)
+    stripe = gateway or default_gateway()
+    try:
+        transfer = stripe.transfer_create(
+            amount_minor=payout.amount_minor,
+            currency=payout.currency,
+            destination=payout.destination,
+            transfer_group=payout.statement.display_number,
+            metadata={
+                "payout": str(payout.pk),
+                "statement": payout.statement.display_number,
+                "account": str(payout.account_id),
+            },
+            idempotency_key=str(payout.idempotency_key),
+        )
+    except PermanentStripeError as error:  # a TransientStripeError propagates: retried as is
+        Payout.objects.filter(pk=payout.pk, status=Payout.Status.PENDING).update(
+            status=Payout.Status.FAILED,
+            failure_code=error.code or "",
+            failure_message=error.message,
+        )
+        payout.refresh_from_db()
+        return payout
+    return _record_sent(payout, transfer.id, now or timezone.now())
+
+
+def _record_sent(payout: Payout, transfer_id: str, now: datetime) -> Payout:
+    """The transfer is made: mark the payout sent and post it (payable debited, clearing
+    credited), once — a second call finds it sent and the journal key already used."""
+    with transaction.atomic(durable=True):
+        claimed = Payout.objects.filter(pk=payout.pk, status=Payout.Status.PENDING).update(
+            status=Payout.Status.SENT, stripe_transfer_id=transfer_id, sent_at=now
+        )
+        if claimed:
+            amount = Money(payout.amount_minor, payout.currency)
+            clearing = AccountCache().get(LedgerAccount.Kind.STRIPE_CLEARING, payout.currency)
+            result = journal_post_within(
+                kind=JournalTransaction.Kind.PAYOUT,
+                source="payout",
+                idempotency_key=str(payout.pk),
+                occurred_at=now,
+                legs=[Leg(payout.account, amount), Leg(clearing, -amount)],
+                memo=f"Stripe transfer {transfer_id} for {payout.statement.display_number}",
+                now=now,
+            )
+            Payout.objects.filter(pk=payout.pk).update(transaction=result.transaction)
+    payout.refresh_from_db()
+    return payout
