@@ -7,7 +7,7 @@ import tempfile
 from django.db import transaction
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -20,7 +20,7 @@ from ledger.api.permissions import IsFinance, person, viewer, visible_or_404
 from ledger.api.serializers import JSONOutField, iso, page_of
 from ledger.errors import NotFound
 from ledger.exports import invoice_pdf, period_csv, period_xlsx, statement_csv, statement_pdf
-from ledger.models import CloseRun, DocumentLine
+from ledger.models import CloseRun, DocumentLine, Payout
 from ledger.periods import Period
 from ledger.selectors.statements import line_entries
 from ledger.selectors.visibility import invoices_visible_to, statements_visible_to
@@ -70,8 +70,25 @@ class StatementOutput(serializers.Serializer):
         return iso(obj.issued_at)
 
 
+class PayoutOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    amount_minor = serializers.IntegerField()
+    currency = serializers.CharField()
+    status = serializers.ChoiceField(choices=Payout.Status.choices)
+    failure_code = serializers.CharField(allow_blank=True, help_text="Stripe's reason.")
+    failure_message = serializers.CharField(allow_blank=True)
+    stripe_transfer_id = serializers.CharField(allow_blank=True)
+    sent_at = serializers.DateTimeField(allow_null=True)
+
+
 class StatementDetailOutput(StatementOutput):
     lines = LineOutput(many=True)
+    payout = serializers.SerializerMethodField()
+
+    @extend_schema_field(PayoutOutput(allow_null=True))
+    def get_payout(self, obj) -> dict | None:
+        payout = Payout.objects.filter(statement=obj).first()
+        return PayoutOutput(payout).data if payout else None
 
 
 class InvoiceOutput(serializers.Serializer):

@@ -8,6 +8,7 @@ process crash is the fault (said where it is).
 from __future__ import annotations
 
 import pytest
+from rest_framework.test import APIClient
 
 from accounts.models import Talent
 from ledger import tasks
@@ -183,3 +184,19 @@ def test_payout_send_is_queued_after_the_close_commits(
     for callback in callbacks:
         callback()
     assert sent == [Payout.objects.get().pk]
+
+
+def test_the_payee_sees_the_payout_status_and_the_reason_on_its_statement(
+    db, stripe_server, gateway
+):
+    s = payee(gateway)
+    close(MARCH)
+    payout = Payout.objects.get()
+    stripe_server.decline_next("account_closed", path_prefix="/v1/transfers")
+    payout_send(payout_id=payout.pk, gateway=gateway)
+    client = APIClient()
+    client.force_authenticate(s.talent.user)
+    body = client.get(f"/api/v1/statements/{payout.statement_id}/").json()
+    assert body["payout"]["status"] == "failed"
+    assert body["payout"]["failure_code"] == "account_closed"
+    assert body["payout"]["amount_minor"] == 10_800
