@@ -13,6 +13,11 @@ from ledger.api.licenses import (
     LicenseDetailApi,
     LicenseListCreateApi,
 )
+from ledger.api.onboarding import (
+    PayoutAccountLinkApi,
+    PayoutAccountRefreshApi,
+    PayoutAccountReturnApi,
+)
 from ledger.api.provenance import ProvenanceApi
 from ledger.api.statements import (
     InvoiceDetailApi,
@@ -93,4 +98,11 @@ urlpatterns = [
         PeriodExportApi.as_view(),
         name="period-export",
     ),
+    path("payout-account/link/", PayoutAccountLinkApi.as_view(), name="payout-account-link"),
+    path(
+        "payout-account/refresh/",
+        PayoutAccountRefreshApi.as_view(),
+        name="payout-account-refresh",
+    ),
+    path("payout-account/return/", PayoutAccountReturnApi.as_view(), name="payout-account-return"),
 ]
