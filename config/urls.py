@@ -3,11 +3,14 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from ledger.api.stripe_webhook import stripe_webhook
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("ledger.api.urls", namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("stripe/webhook/", stripe_webhook, name="stripe-webhook"),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]
 

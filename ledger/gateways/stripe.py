@@ -455,13 +455,19 @@ class StripeGateway:
             id=event.id,
             type=event.type,
             created=event.created,
-            account=event.account,
+            # Absent (not null) on the platform's own events.
+            account=_connected_account(event),
             data_object=event.data.object.to_dict(),
             livemode=event.livemode,
             previous_attributes=(
                 previous.to_dict() if isinstance(previous, stripe.StripeObject) else None
             ),
         )
+
+
+def _connected_account(event: stripe.Event) -> str | None:
+    account: object = event.to_dict().get("account")
+    return account if isinstance(account, str) else None
 
 
 def _account(a: stripe.Account) -> Account:

@@ -16,6 +16,7 @@ from .licensing import License, LicenseActivation, LicenseDecision, LicenseVersi
 from .sealing import Block, BlockEntry
 from .twins import ConsentVersion, Twin
 from .usage import Asset, RefusedAttempt, TierCounter, UsageEvent
+from .webhooks import StripeEvent
 
 __all__ = [
     "Asset",
@@ -40,6 +41,7 @@ __all__ = [
     "Posting",
     "RefusedAttempt",
     "Statement",
+    "StripeEvent",
     "TierCounter",
     "Twin",
     "UsageEvent",

@@ -361,6 +361,7 @@ class Payout(models.Model):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        REVERSED = "reversed", "Reversed after it was sent"
 
     statement = models.OneToOneField(Statement, on_delete=models.PROTECT, related_name="payout")
     account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="+")

@@ -146,10 +146,12 @@ def statements_issue_within(
     _cover(run, ids)
     lines = _lines(run, ids, payee=True)
     openings = _openings(ids, period)
-    # Failed payouts of earlier statements are payable again: back in the opening balance.
+    # Failed or reversed payouts of earlier statements are payable again: back in the opening.
     returned = list(
         Payout.objects.filter(
-            account_id__in=ids, status=Payout.Status.FAILED, carried_by__isnull=True
+            account_id__in=ids,
+            status__in=[Payout.Status.FAILED, Payout.Status.REVERSED],
+            carried_by__isnull=True,
         ).values_list("pk", "account_id", "amount_minor")
     )
     for _, account_id, amount in returned:
@@ -500,8 +502,12 @@ def _lines(run: CloseRun, accounts: list[int], *, payee: bool) -> dict[int, Line
             gross, commission, fee = row[9:]
             if tx_kind is None:  # a covered posting whose transaction has no facts: a bug
                 raise RuntimeError(f"Close run {run.pk}: covered entries without close facts.")
-            section = _SECTION_OF_KIND.get(tx_kind) or (
-                Section.ADJUSTMENTS if prior else Section.EARNINGS
+            # A reversal sits in the section of what it reverses (a returned payout is a
+            # payment, not earnings).
+            section = (
+                _SECTION_OF_KIND.get(tx_kind)
+                or _SECTION_OF_KIND.get(kind)
+                or (Section.ADJUSTMENTS if prior else Section.EARNINGS)
             )
             found[account].lines.append(
                 Line(
