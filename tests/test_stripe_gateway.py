@@ -409,3 +409,21 @@ def test_webhook_good_stale_and_bad_signatures(gw, stripe_server, account):
     junk = b"not json"
     with pytest.raises(SignatureError, match="not a Stripe event"):
         gw.webhook_event(junk, stripe_server.sign(junk, now))
+
+
+def test_account_create_with_the_same_idempotency_key_is_one_account(gw, stripe_server):
+    """Two concurrent first onboarding requests for one party send the same key."""
+    first = gw.account_create(
+        email="t@example.test",
+        country="FR",
+        metadata={"talent": "7"},
+        idempotency_key="account-talent-7",
+    )
+    second = gw.account_create(
+        email="t@example.test",
+        country="FR",
+        metadata={"talent": "7"},
+        idempotency_key="account-talent-7",
+    )
+    assert first.id == second.id
+    assert len(stripe_server.accounts) == 1

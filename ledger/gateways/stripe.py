@@ -254,7 +254,14 @@ class StripeGateway:
 
     # accounts (Connect Express, for talents) ----------------------------------------------
 
-    def account_create(self, *, email: str, country: str, metadata: dict[str, str]) -> Account:
+    def account_create(
+        self,
+        *,
+        email: str,
+        country: str,
+        metadata: dict[str, str],
+        idempotency_key: str | None = None,
+    ) -> Account:
         with _translated():
             a = self._stripe.v1.accounts.create(
                 params={
@@ -263,7 +270,8 @@ class StripeGateway:
                     "country": country,
                     "capabilities": {"transfers": {"requested": True}},
                     "metadata": metadata,
-                }
+                },
+                options={"idempotency_key": idempotency_key} if idempotency_key else {},
             )
         return _account(a)
 

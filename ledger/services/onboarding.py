@@ -55,11 +55,14 @@ def _account_id(party: Party, gw: StripeGateway) -> str:
         party.stripe_account_id = stored
         return stored
 
-    # TODO(idempotency): the gateway's account_create takes no idempotency key yet. With one
-    # derived from the party (f"account-{kind}-{pk}") two concurrent first requests would get
-    # the same Stripe account back and no orphan could be made.
+    # The key is the party's: two concurrent first requests get the same Stripe account back.
+    metadata = _metadata(party)
+    ((kind, pk),) = metadata.items()
     account = gw.account_create(
-        email=_email(party), country=party.country, metadata=_metadata(party)
+        email=_email(party),
+        country=party.country,
+        metadata=metadata,
+        idempotency_key=f"account-{kind}-{pk}",
     )
     updated = model.objects.filter(pk=party.pk, stripe_account_id="").update(
         stripe_account_id=account.id, payouts_enabled=account.payouts_enabled
