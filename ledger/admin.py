@@ -26,6 +26,7 @@ from ledger.models import (
     LicenseVersion,
     Payout,
     Posting,
+    ReconciliationMismatch,
     RefusedAttempt,
     Statement,
     Twin,
@@ -399,3 +400,19 @@ class PayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("status", "currency")
     list_select_related = ("statement",)
     readonly_fields = [f.name for f in Payout._meta.fields]
+
+
+@admin.register(ReconciliationMismatch)
+class ReconciliationMismatchAdmin(admin.ModelAdmin):
+    """Differences found against Stripe; finance ticks `resolved` once handled."""
+
+    list_display = ("kind", "object_type", "stripe_id", "payout", "run", "resolved")
+    list_filter = ("resolved", "kind")
+    list_editable = ("resolved",)
+    readonly_fields = ("run", "kind", "object_type", "stripe_id", "payout", "detail")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -96,3 +96,21 @@ def payout_send(self, payout_id: int) -> str:
     from ledger.services.payouts import payout_send as send
 
     return send(payout_id=payout_id).status
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, _transient_stripe_error()),
+    retry_backoff=True,
+    max_retries=10,
+)
+def stripe_reconcile() -> int:
+    """Compare Stripe's transfers with our payouts; returns how many differences it recorded.
+    Without Stripe keys (make run) there is nothing to compare: it does nothing."""
+    from ledger.gateways.stripe import gateway
+    from ledger.services.reconciliation import stripe_reconcile as reconcile
+
+    stripe = gateway()
+    if not stripe.configured:
+        return 0
+    return reconcile(gateway=stripe).mismatches

@@ -1,4 +1,5 @@
 from .accounts import LedgerAccount
+from .billing import InvoiceBilling
 from .closing import (
     Charge,
     CloseChunk,
@@ -13,6 +14,7 @@ from .closing import (
 )
 from .journal import JournalTransaction, Posting
 from .licensing import License, LicenseActivation, LicenseDecision, LicenseVersion
+from .reconciliation import ReconciliationMismatch, ReconciliationRun
 from .sealing import Block, BlockEntry
 from .twins import ConsentVersion, Twin
 from .usage import Asset, RefusedAttempt, TierCounter, UsageEvent
@@ -31,6 +33,7 @@ __all__ = [
     "DocumentLine",
     "DocumentSeries",
     "Invoice",
+    "InvoiceBilling",
     "JournalTransaction",
     "LedgerAccount",
     "License",
@@ -39,6 +42,8 @@ __all__ = [
     "LicenseVersion",
     "Payout",
     "Posting",
+    "ReconciliationMismatch",
+    "ReconciliationRun",
     "RefusedAttempt",
     "Statement",
     "StripeEvent",

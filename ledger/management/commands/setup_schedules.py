@@ -43,6 +43,15 @@ DEFAULT_SCHEDULES = (
         description="Seal committed journal transactions into chained Merkle blocks.",
         every_minutes=5,
     ),
+    DefaultSchedule(
+        name="Reconcile with Stripe",
+        task="ledger.tasks.stripe_reconcile",
+        description=(
+            "Every day at 04:00 UTC: compare Stripe's transfers since the last run with our "
+            "payouts; differences show in the admin under Reconciliation mismatches."
+        ),
+        crontab={"minute": "0", "hour": "4"},
+    ),
 )
 
 
