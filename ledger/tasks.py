@@ -99,6 +99,25 @@ def payout_send(self, payout_id: int) -> str:
 
 
 @shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(OperationalError, _transient_stripe_error()),
+    retry_backoff=True,
+    retry_backoff_max=3600,
+    retry_jitter=True,
+    max_retries=20,
+)
+def invoice_send(self, billing_id: int) -> str:
+    """Send one brand invoice through Stripe Invoicing. Transient Stripe faults and lost
+    database connections are retried with backoff under the billing's fixed idempotency keys
+    (never a second Stripe invoice or item); a permanent refusal marks it failed. Returns the
+    billing's status."""
+    from ledger.services.billing import invoice_send as send
+
+    return send(billing_id=billing_id).status
+
+
+@shared_task(
     acks_late=True,
     autoretry_for=(OperationalError, _transient_stripe_error()),
     retry_backoff=True,

@@ -35,6 +35,7 @@ from ledger.models import (
 )
 from ledger.money import Money
 from ledger.periods import Period
+from ledger.services.billing import invoice_billings_queue_within
 from ledger.services.charges import CLOSE_SOURCE, advance_application_within
 from ledger.services.journal import Leg, journal_post_within
 from ledger.services.payouts import payouts_queue_within
@@ -134,7 +135,9 @@ def invoices_issue_within(
                 found,
             )
         )
-    return _save(invoices, SERIES[Kind.BRAND_RECEIVABLE], owner="invoice")
+    invoices = _save(invoices, SERIES[Kind.BRAND_RECEIVABLE], owner="invoice")
+    invoice_billings_queue_within(invoices=invoices, now=now)
+    return invoices
 
 
 def statements_issue_within(

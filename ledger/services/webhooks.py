@@ -17,6 +17,12 @@ from accounts.models import Agency, Talent
 from ledger.gateways.stripe import StripeGateway, WebhookEvent
 from ledger.gateways.stripe import gateway as default_gateway
 from ledger.models import Payout, StripeEvent
+from ledger.services.billing import (
+    invoice_marked_uncollectible,
+    invoice_paid,
+    invoice_payment_failed,
+    invoice_voided,
+)
 from ledger.services.journal import transaction_reverse_within
 
 Status = StripeEvent.Status
@@ -138,4 +144,8 @@ def _transfer_reversed(event: WebhookEvent, now: datetime) -> None:
 HANDLERS: dict[str, Callable[[WebhookEvent, datetime], None]] = {
     "account.updated": _account_updated,
     "transfer.reversed": _transfer_reversed,
+    "invoice.paid": invoice_paid,
+    "invoice.payment_failed": invoice_payment_failed,
+    "invoice.voided": invoice_voided,
+    "invoice.marked_uncollectible": invoice_marked_uncollectible,
 }
