@@ -153,6 +153,8 @@ LEDGER_MINIMUM_PAYOUT = env("LEDGER_MINIMUM_PAYOUT", default="25.00")
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default=None)
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# Without a key: the offline sandbox gateway (records what would be sent) instead of refusing.
+STRIPE_SANDBOX = env.bool("STRIPE_SANDBOX", default=False)
 
 # Celery (config/celery.py reads every CELERY_* setting). The broker is Redis in production and
 # CI; `filesystem://` is kombu's broker in plain files (CELERY_BROKER_FOLDER), for a laptop with

@@ -23,3 +23,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
     CELERY_BROKER_URL, env.path("CELERY_BROKER_FOLDER", default=BASE_DIR / ".data" / "broker")
 )
 LEDGER_CLOSE_ON_WORKER_START = True
+
+# `make run` on a laptop has no Stripe key: payouts and invoices go to the offline sandbox
+# (ids start with sandbox_). Set STRIPE_SECRET_KEY=sk_test_... to use Stripe's test mode.
+STRIPE_SANDBOX = env.bool("STRIPE_SANDBOX", default=True)

@@ -20,6 +20,7 @@ from ledger.api.permissions import IsFinance, person, viewer, visible_or_404
 from ledger.api.serializers import JSONOutField, iso, page_of
 from ledger.errors import NotFound
 from ledger.exports import invoice_pdf, period_csv, period_xlsx, statement_csv, statement_pdf
+from ledger.gateways.sandbox import is_sandbox_id
 from ledger.models import CloseRun, DocumentLine, Payout
 from ledger.periods import Period
 from ledger.selectors.statements import line_entries
@@ -79,6 +80,12 @@ class PayoutOutput(serializers.Serializer):
     failure_message = serializers.CharField(allow_blank=True)
     stripe_transfer_id = serializers.CharField(allow_blank=True)
     sent_at = serializers.DateTimeField(allow_null=True)
+    sandbox = serializers.SerializerMethodField(
+        help_text="Sent to the offline sandbox (no Stripe key), not to Stripe."
+    )
+
+    def get_sandbox(self, obj) -> bool:
+        return is_sandbox_id(obj.stripe_transfer_id)
 
 
 class StatementDetailOutput(StatementOutput):

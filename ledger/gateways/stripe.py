@@ -222,6 +222,8 @@ def _invoice(i: stripe.Invoice) -> StripeInvoice:
 class StripeGateway:
     """Our interface to Stripe. ``api_base=None``: Stripe's own addresses."""
 
+    sandbox = False  # the offline stand-in (ledger.gateways.sandbox) says True
+
     def __init__(
         self,
         *,
@@ -488,9 +490,14 @@ def _account(a: stripe.Account) -> Account:
 
 def gateway() -> StripeGateway:
     """The gateway configured by Django settings (STRIPE_SECRET_KEY, STRIPE_API_BASE,
-    STRIPE_WEBHOOK_SECRET)."""
+    STRIPE_WEBHOOK_SECRET); without a key and with STRIPE_SANDBOX (local settings), the
+    offline sandbox."""
     from django.conf import settings
 
+    if not settings.STRIPE_SECRET_KEY and settings.STRIPE_SANDBOX:
+        from .sandbox import SandboxGateway
+
+        return SandboxGateway()
     return StripeGateway(
         api_key=str(settings.STRIPE_SECRET_KEY or ""),
         api_base=str(settings.STRIPE_API_BASE) if settings.STRIPE_API_BASE else None,
