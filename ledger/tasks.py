@@ -80,15 +80,20 @@ def _transient_stripe_error() -> type[Exception]:
     return TransientStripeError
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=(OperationalError, _transient_stripe_error()),
-    retry_backoff=True,
-    retry_backoff_max=3600,
-    retry_jitter=True,
-    max_retries=20,
-)
+# A task that sends something to Stripe under a fixed idempotency key: retried with backoff
+# (up to a day or so) on a transient Stripe fault or a lost database connection.
+STRIPE_SEND = {
+    "bind": True,
+    "acks_late": True,
+    "autoretry_for": (OperationalError, _transient_stripe_error()),
+    "retry_backoff": True,
+    "retry_backoff_max": 3600,
+    "retry_jitter": True,
+    "max_retries": 20,
+}
+
+
+@shared_task(**STRIPE_SEND)
 def payout_send(self, payout_id: int) -> str:
     """Send one payout's Stripe transfer. Transient Stripe faults and lost database connections
     are retried with backoff under the payout's fixed idempotency key (never a second transfer);
@@ -98,15 +103,7 @@ def payout_send(self, payout_id: int) -> str:
     return send(payout_id=payout_id).status
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=(OperationalError, _transient_stripe_error()),
-    retry_backoff=True,
-    retry_backoff_max=3600,
-    retry_jitter=True,
-    max_retries=20,
-)
+@shared_task(**STRIPE_SEND)
 def invoice_send(self, billing_id: int) -> str:
     """Send one brand invoice through Stripe Invoicing. Transient Stripe faults and lost
     database connections are retried with backoff under the billing's fixed idempotency keys
