@@ -10,6 +10,7 @@ class ReconciliationRun(models.Model):
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     transfers_seen = models.PositiveIntegerField(default=0)
+    invoices_seen = models.PositiveIntegerField(default=0)
     mismatches = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
@@ -31,8 +32,11 @@ class ReconciliationMismatch(models.Model):
     payout = models.ForeignKey(
         "ledger.Payout", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    billing = models.ForeignKey(
+        "ledger.InvoiceBilling", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     detail = models.TextField()
     resolved = models.BooleanField(default=False)
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.stripe_id or self.payout_id}"
+        return f"{self.get_kind_display()}: {self.stripe_id or self.payout_id or self.billing_id}"

@@ -1,8 +1,9 @@
-"""Daily reconciliation: Stripe's transfers since the last run against our payouts.
+"""Daily reconciliation: Stripe's transfers and invoices since the last run against our payouts
+and brand invoices.
 
-Every difference is recorded for finance (admin: Reconciliation mismatches): a payout we marked
-sent that Stripe does not list, a transfer Stripe lists that is none of ours, an amount or
-currency that differs. Nothing is corrected automatically: money is finance's call.
+Every difference is recorded for finance (admin: Reconciliation mismatches): something we
+marked sent that Stripe does not list, an object Stripe lists that is none of ours, an amount
+or currency that differs. Nothing is corrected automatically: money is finance's call.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from ledger.gateways.stripe import StripeGateway
+from ledger.gateways.stripe import StripeGateway, StripeInvoice
 from ledger.gateways.stripe import gateway as default_gateway
-from ledger.models import Payout, ReconciliationMismatch, ReconciliationRun
+from ledger.models import InvoiceBilling, Payout, ReconciliationMismatch, ReconciliationRun
 
 Kind = ReconciliationMismatch.Kind
 # Overlap with the previous run: a transfer created just before it finished is compared again.
@@ -30,9 +31,8 @@ def stripe_reconcile(
     since = (last.started_at - OVERLAP) if last else now - FIRST_LOOKBACK
     run = ReconciliationRun.objects.create(since=since, started_at=now)
 
-    transfers = list(
-        (gateway or default_gateway()).transfers_list(created_gte=int(since.timestamp()))
-    )
+    stripe = gateway or default_gateway()
+    transfers = list(stripe.transfers_list(created_gte=int(since.timestamp())))
     ours = {
         p.stripe_transfer_id: p
         for p in Payout.objects.exclude(stripe_transfer_id="").filter(
@@ -83,9 +83,69 @@ def stripe_reconcile(
                 "here, but Stripe lists no such transfer.",
             )
         )
+    invoices = list(stripe.invoices_list(created_gte=int(since.timestamp())))
+    found += _invoice_differences(run, invoices, since)
     ReconciliationMismatch.objects.bulk_create(found)
     ReconciliationRun.objects.filter(pk=run.pk).update(
-        finished_at=timezone.now(), transfers_seen=len(transfers), mismatches=len(found)
+        finished_at=timezone.now(),
+        transfers_seen=len(transfers),
+        invoices_seen=len(invoices),
+        mismatches=len(found),
     )
     run.refresh_from_db()
     return run
+
+
+def _invoice_differences(
+    run: ReconciliationRun, invoices: list[StripeInvoice], since: datetime
+) -> list[ReconciliationMismatch]:
+    ours = {
+        b.stripe_invoice_id: b
+        for b in InvoiceBilling.objects.select_related("invoice").filter(
+            stripe_invoice_id__in=[i.id for i in invoices]
+        )
+    }
+    found = []
+    for invoice in invoices:
+        billing = ours.get(invoice.id)
+        if billing is None:
+            found.append(
+                ReconciliationMismatch(
+                    run=run,
+                    kind=Kind.UNKNOWN_TO_US,
+                    object_type="invoice",
+                    stripe_id=invoice.id,
+                    detail=f"{invoice.amount_due} {invoice.currency} ({invoice.status}), "
+                    f"metadata {invoice.metadata}",
+                )
+            )
+        elif invoice.status != "draft" and (invoice.amount_due, invoice.currency.upper()) != (
+            billing.invoice.total_minor,
+            billing.invoice.currency.upper(),
+        ):
+            found.append(
+                ReconciliationMismatch(
+                    run=run,
+                    kind=Kind.AMOUNT_DIFFERS,
+                    object_type="invoice",
+                    stripe_id=invoice.id,
+                    billing=billing,
+                    detail=f"Stripe {invoice.amount_due} {invoice.currency}, ours "
+                    f"{billing.invoice.total_minor} {billing.invoice.currency}",
+                )
+            )
+    seen = {i.id for i in invoices}
+    sent = InvoiceBilling.objects.exclude(stripe_invoice_id="").filter(updated_at__gte=since)
+    for billing in sent.exclude(stripe_invoice_id__in=seen):
+        found.append(
+            ReconciliationMismatch(
+                run=run,
+                kind=Kind.MISSING_AT_STRIPE,
+                object_type="invoice",
+                stripe_id=billing.stripe_invoice_id,
+                billing=billing,
+                detail=f"Invoice {billing.invoice} is {billing.status} here, but Stripe lists "
+                "no such invoice.",
+            )
+        )
+    return found

@@ -72,3 +72,36 @@ def test_the_next_run_starts_from_the_last_one(db, stripe_server, gateway):
     first = stripe_reconcile(gateway=gateway, now=timezone.now() - timedelta(days=1))
     second = stripe_reconcile(gateway=gateway)
     assert second.since == first.started_at - timedelta(hours=1)
+
+
+def test_invoices_are_reconciled_too(db, stripe_server, gateway):
+    """One brand invoice sent through Stripe matches; a Stripe invoice that is none of ours and
+    one of ours Stripe does not have are both recorded."""
+    from ledger.models import InvoiceBilling
+    from ledger.services.billing import invoice_send
+
+    sent_payouts(gateway, 1)
+    billing = InvoiceBilling.objects.get()
+    invoice_send(billing_id=billing.pk, gateway=gateway)
+    billing.refresh_from_db()
+    assert billing.status == "sent"
+    assert stripe_reconcile(gateway=gateway).mismatches == 0
+
+    customer = gateway.customer_create(
+        name="Stranger", email="s@example.test", metadata={}, idempotency_key="stranger"
+    )
+    stranger = gateway.invoice_create(
+        customer=customer.id, currency="EUR", days_until_due=30, metadata={}, idempotency_key="x"
+    )
+    real = billing.stripe_invoice_id
+    InvoiceBilling.objects.filter(pk=billing.pk).update(stripe_invoice_id="in_not_at_stripe")
+    run = stripe_reconcile(gateway=gateway)
+    found = {
+        (m.kind, m.object_type, m.stripe_id) for m in ReconciliationMismatch.objects.filter(run=run)
+    }
+    assert found == {
+        ("unknown_to_us", "invoice", stranger.id),
+        ("unknown_to_us", "invoice", real),
+        ("missing_at_stripe", "invoice", "in_not_at_stripe"),
+    }
+    assert run.invoices_seen == 2
