@@ -8,11 +8,15 @@ or currency that differs. Nothing is corrected automatically: money is finance's
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
-from ledger.gateways.stripe import StripeGateway, StripeInvoice
+from ledger.gateways.stripe import StripeGateway
 from ledger.gateways.stripe import gateway as default_gateway
 from ledger.models import InvoiceBilling, Payout, ReconciliationMismatch, ReconciliationRun
 
@@ -20,6 +24,26 @@ Kind = ReconciliationMismatch.Kind
 # Overlap with the previous run: a transfer created just before it finished is compared again.
 OVERLAP = timedelta(hours=1)
 FIRST_LOOKBACK = timedelta(days=35)
+
+
+@dataclass(frozen=True, slots=True)
+class _Theirs:
+    """A Stripe object, reduced to what is compared."""
+
+    id: str
+    amount_minor: int
+    currency: str
+    describe: str
+    comparable: bool = True  # a draft invoice has no final amount yet
+
+
+@dataclass(frozen=True, slots=True)
+class _Ours:
+    stripe_id: str
+    amount_minor: int
+    currency: str
+    row: Any  # the Payout or InvoiceBilling the mismatch points at
+    describe: str
 
 
 def stripe_reconcile(
@@ -32,59 +56,23 @@ def stripe_reconcile(
     run = ReconciliationRun.objects.create(since=since, started_at=now)
 
     stripe = gateway or default_gateway()
-    transfers = list(stripe.transfers_list(created_gte=int(since.timestamp())))
-    ours = {
-        p.stripe_transfer_id: p
-        for p in Payout.objects.exclude(stripe_transfer_id="").filter(
-            stripe_transfer_id__in=[t.id for t in transfers]
+    created_gte = int(since.timestamp())
+    transfers = [
+        _Theirs(t.id, t.amount_minor, t.currency, f"to {t.destination}, metadata {t.metadata}")
+        for t in stripe.transfers_list(created_gte=created_gte)
+    ]
+    invoices = [
+        _Theirs(
+            i.id,
+            i.amount_due,
+            i.currency,
+            f"({i.status}), metadata {i.metadata}",
+            i.status != "draft",
         )
-    }
-    found: list[ReconciliationMismatch] = []
-    for transfer in transfers:
-        payout = ours.get(transfer.id)
-        if payout is None:
-            found.append(
-                ReconciliationMismatch(
-                    run=run,
-                    kind=Kind.UNKNOWN_TO_US,
-                    object_type="transfer",
-                    stripe_id=transfer.id,
-                    detail=f"{transfer.amount_minor} {transfer.currency} to {transfer.destination}, "
-                    f"metadata {transfer.metadata}",
-                )
-            )
-        elif (transfer.amount_minor, transfer.currency.upper()) != (
-            payout.amount_minor,
-            payout.currency.upper(),
-        ):
-            found.append(
-                ReconciliationMismatch(
-                    run=run,
-                    kind=Kind.AMOUNT_DIFFERS,
-                    object_type="transfer",
-                    stripe_id=transfer.id,
-                    payout=payout,
-                    detail=f"Stripe {transfer.amount_minor} {transfer.currency}, "
-                    f"ours {payout.amount_minor} {payout.currency}",
-                )
-            )
-    seen = {t.id for t in transfers}
-    for payout in Payout.objects.filter(
-        status__in=[Payout.Status.SENT, Payout.Status.REVERSED], sent_at__gte=since
-    ).exclude(stripe_transfer_id__in=seen):
-        found.append(
-            ReconciliationMismatch(
-                run=run,
-                kind=Kind.MISSING_AT_STRIPE,
-                object_type="transfer",
-                stripe_id=payout.stripe_transfer_id,
-                payout=payout,
-                detail=f"Payout {payout.pk} of {payout.amount_minor} {payout.currency} is sent "
-                "here, but Stripe lists no such transfer.",
-            )
-        )
-    invoices = list(stripe.invoices_list(created_gte=int(since.timestamp())))
-    found += _invoice_differences(run, invoices, since)
+        for i in stripe.invoices_list(created_gte=created_gte)
+    ]
+    found = _differences(run, "transfer", "payout", transfers, _our_payouts(transfers, since))
+    found += _differences(run, "invoice", "billing", invoices, _our_billings(invoices, since))
     ReconciliationMismatch.objects.bulk_create(found)
     ReconciliationRun.objects.filter(pk=run.pk).update(
         finished_at=timezone.now(),
@@ -96,56 +84,88 @@ def stripe_reconcile(
     return run
 
 
-def _invoice_differences(
-    run: ReconciliationRun, invoices: list[StripeInvoice], since: datetime
-) -> list[ReconciliationMismatch]:
-    ours = {
-        b.stripe_invoice_id: b
-        for b in InvoiceBilling.objects.select_related("invoice").filter(
-            stripe_invoice_id__in=[i.id for i in invoices]
+def _our_payouts(theirs: list[_Theirs], since: datetime) -> list[_Ours]:
+    """Our payouts Stripe lists, and those we sent since the last run."""
+    rows = Payout.objects.exclude(stripe_transfer_id="").filter(
+        Q(stripe_transfer_id__in=[t.id for t in theirs])
+        | Q(status__in=[Payout.Status.SENT, Payout.Status.REVERSED], sent_at__gte=since)
+    )
+    return [
+        _Ours(p.stripe_transfer_id, p.amount_minor, p.currency, p, f"Payout {p.pk} ({p.status})")
+        for p in rows
+    ]
+
+
+def _our_billings(theirs: list[_Theirs], since: datetime) -> list[_Ours]:
+    """Our brand invoices Stripe lists, and those sent (or moved) since the last run."""
+    rows = (
+        InvoiceBilling.objects.exclude(stripe_invoice_id="")
+        .filter(Q(stripe_invoice_id__in=[i.id for i in theirs]) | Q(updated_at__gte=since))
+        .select_related("invoice")
+    )
+    return [
+        _Ours(
+            b.stripe_invoice_id,
+            b.invoice.total_minor,
+            b.invoice.currency,
+            b,
+            f"Invoice {b.invoice} ({b.status})",
         )
-    }
+        for b in rows
+    ]
+
+
+def _differences(
+    run: ReconciliationRun,
+    object_type: str,
+    link: str,
+    theirs: Iterable[_Theirs],
+    ours: list[_Ours],
+) -> list[ReconciliationMismatch]:
+    """Unknown to us, amount or currency differs, or ours missing at Stripe."""
+    by_id = {o.stripe_id: o for o in ours}
+    seen: set[str] = set()
     found = []
-    for invoice in invoices:
-        billing = ours.get(invoice.id)
-        if billing is None:
-            found.append(
-                ReconciliationMismatch(
-                    run=run,
-                    kind=Kind.UNKNOWN_TO_US,
-                    object_type="invoice",
-                    stripe_id=invoice.id,
-                    detail=f"{invoice.amount_due} {invoice.currency} ({invoice.status}), "
-                    f"metadata {invoice.metadata}",
-                )
-            )
-        elif invoice.status != "draft" and (invoice.amount_due, invoice.currency.upper()) != (
-            billing.invoice.total_minor,
-            billing.invoice.currency.upper(),
-        ):
-            found.append(
-                ReconciliationMismatch(
-                    run=run,
-                    kind=Kind.AMOUNT_DIFFERS,
-                    object_type="invoice",
-                    stripe_id=invoice.id,
-                    billing=billing,
-                    detail=f"Stripe {invoice.amount_due} {invoice.currency}, ours "
-                    f"{billing.invoice.total_minor} {billing.invoice.currency}",
-                )
-            )
-    seen = {i.id for i in invoices}
-    sent = InvoiceBilling.objects.exclude(stripe_invoice_id="").filter(updated_at__gte=since)
-    for billing in sent.exclude(stripe_invoice_id__in=seen):
+
+    def mismatch(kind: str, stripe_id: str, row: Any, detail: str) -> None:
         found.append(
             ReconciliationMismatch(
                 run=run,
-                kind=Kind.MISSING_AT_STRIPE,
-                object_type="invoice",
-                stripe_id=billing.stripe_invoice_id,
-                billing=billing,
-                detail=f"Invoice {billing.invoice} is {billing.status} here, but Stripe lists "
-                "no such invoice.",
+                kind=kind,
+                object_type=object_type,
+                stripe_id=stripe_id,
+                detail=detail,
+                **({link: row} if row is not None else {}),
             )
         )
+
+    for obj in theirs:
+        seen.add(obj.id)
+        our = by_id.get(obj.id)
+        if our is None:
+            mismatch(
+                Kind.UNKNOWN_TO_US,
+                obj.id,
+                None,
+                f"{obj.amount_minor} {obj.currency} {obj.describe}",
+            )
+        elif obj.comparable and (obj.amount_minor, obj.currency.upper()) != (
+            our.amount_minor,
+            our.currency.upper(),
+        ):
+            mismatch(
+                Kind.AMOUNT_DIFFERS,
+                obj.id,
+                our.row,
+                f"Stripe {obj.amount_minor} {obj.currency}, ours {our.amount_minor} {our.currency}",
+            )
+    for our in ours:
+        if our.stripe_id not in seen:
+            mismatch(
+                Kind.MISSING_AT_STRIPE,
+                our.stripe_id,
+                our.row,
+                f"{our.describe} of {our.amount_minor} {our.currency} is sent here, but Stripe "
+                f"lists no such {object_type}.",
+            )
     return found
