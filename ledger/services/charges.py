@@ -76,10 +76,9 @@ def advance_charge_within(
 
 @dataclass(frozen=True, slots=True)
 class _InForce:
-    """A license's activated versions and the UTC dates of the period it was in force."""
+    """A license, the UTC dates of the period it was in force, and its latest terms then."""
 
     license: License
-    versions: list[LicenseVersion]  # newest first
     days: set
     latest: LicenseVersion  # the version in force last in the period
 
@@ -366,7 +365,7 @@ def _licenses_in_force(period: Period) -> list[_InForce]:
         if latest is not None:
             for version in versions:
                 version.license = licenses[license_id]
-            found.append(_InForce(licenses[license_id], versions, days, latest))
+            found.append(_InForce(licenses[license_id], days, latest))
     return found
 
 
