@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import Agency, AgencyMembership, Brand, BrandAPIKey, BrandMembership, Talent, User
 
@@ -166,3 +167,27 @@ def brand_api_key_revoke(*, key: BrandAPIKey) -> BrandAPIKey:
     BrandAPIKey.objects.filter(pk=key.pk, revoked=False).update(revoked=True)
     key.refresh_from_db()
     return key
+
+
+def second_factor_device(*, user: User) -> TOTPDevice:
+    """The user's TOTP device: the confirmed one, else a pending one to enrol (made once)."""
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).get()  # one pending device, not two
+        device = TOTPDevice.objects.filter(user=user).order_by(
+            "-confirmed", "pk"
+        ).first() or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+def second_factor_check(*, device: TOTPDevice, token: str) -> bool:
+    """Whether `token` is the device's current code; a first good code confirms enrolment.
+
+    django-otp throttles the device itself: each failure doubles the wait before the next try.
+    """
+    token = (token or "").strip().replace(" ", "")
+    if not (token.isdigit() and len(token) == device.digits) or not device.verify_token(token):
+        return False
+    if not device.confirmed:
+        TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
+        device.confirmed = True
+    return True

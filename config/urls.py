@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from ledger.api.stripe_webhook import stripe_webhook
+from ledger.portal.urls import role_urlpatterns
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,7 +11,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("stripe/webhook/", stripe_webhook, name="stripe-webhook"),
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    *role_urlpatterns,
+    path("", include("ledger.portal.urls", namespace="portal")),
 ]
 
 # Under /api/, unknown URLs and crashes answer in the API's error shape too.

@@ -55,6 +55,9 @@ HUNDRED = Decimal(100)
 # and scaleb), and if it ever were, Inexact is trapped instead of rounding silently. The exponent
 # range stays the default one (|exp| <= 999999), so from_major("1E+99999999") still overflows
 # rather than building a hundred-million-digit integer.
+# Signs shown before amounts; other currencies show their code ("CHF 80.00").
+_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
+
 _EXACT = Context(prec=MAX_PREC, traps=[InvalidOperation, Inexact, Overflow])
 
 
@@ -192,6 +195,16 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.major_str()} {self.currency}"
+
+    def display(self) -> str:
+        """For people: grouped digits and the currency's sign where it has a common one
+        ("€1,234.50", "-$12.00", "CHF 80.00")."""
+        exponent = currency_exponent(self.currency)
+        with localcontext(_EXACT):
+            digits = f"{abs(Decimal(self.minor).scaleb(-exponent)):,.{exponent}f}"
+        sign = "-" if self.minor < 0 else ""
+        symbol = _SYMBOLS.get(self.currency)
+        return f"{sign}{symbol}{digits}" if symbol else f"{sign}{self.currency} {digits}"
 
 
 def money_sum(amounts: Sequence[Money], currency: str) -> Money:

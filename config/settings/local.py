@@ -27,3 +27,6 @@ LEDGER_CLOSE_ON_WORKER_START = True
 # `make run` on a laptop has no Stripe key: payouts and invoices go to the offline sandbox
 # (ids start with sandbox_). Set STRIPE_SECRET_KEY=sk_test_... to use Stripe's test mode.
 STRIPE_SANDBOX = env.bool("STRIPE_SANDBOX", default=True)
+
+# The login page lists the demo logins; finance's second-factor page shows the current code.
+PORTAL_DEMO_HINTS = env.bool("PORTAL_DEMO_HINTS", default=True)

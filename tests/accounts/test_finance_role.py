@@ -8,15 +8,14 @@ from django.urls import reverse
 from accounts.models import Talent
 from tests.factories import TalentFactory, UserFactory
 from tests.ledger.helpers import accounts_for, post_use
+from tests.logins import login
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def finance_client(client):
-    user = UserFactory(is_finance=True, is_staff=True)
-    client.force_login(user)
-    return client
+    return login(client, UserFactory(is_finance=True, is_staff=True))
 
 
 def test_finance_sees_parties_and_the_journal_in_the_admin(finance_client):

@@ -13,6 +13,7 @@ from ledger.periods import Period
 from ledger.services.closing import period_close_execute, period_close_request
 from tests.factories import UserFactory
 from tests.ledger.scenario import scenario
+from tests.logins import login
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def closed():
 @pytest.mark.usefixtures("closed")
 @pytest.mark.parametrize("model", [CloseRun, Statement, Invoice, Charge, Payout])
 def test_finance_sees_close_records_read_only(client, model):
-    client.force_login(UserFactory(is_finance=True, is_staff=True))
+    login(client, UserFactory(is_finance=True, is_staff=True))
     meta = model._meta
     changelist = client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
     assert changelist.status_code == 200

@@ -13,6 +13,7 @@ from ledger.services.licensing import Terms, license_decide, license_propose
 from ledger.services.twins import twin_create
 from ledger.services.usage import UsageInput, usage_record_batch
 from tests.factories import BrandFactory, TalentFactory, UserFactory
+from tests.logins import login
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -55,7 +56,7 @@ def usage():
 @pytest.mark.usefixtures("usage")
 @pytest.mark.parametrize("model", [Twin, License, Asset, UsageEvent, RefusedAttempt])
 def test_finance_sees_licensing_and_usage_records_read_only(client, model):
-    client.force_login(UserFactory(is_finance=True, is_staff=True))
+    login(client, UserFactory(is_finance=True, is_staff=True))
     meta = model._meta
     changelist = client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
     assert changelist.status_code == 200

@@ -1,0 +1,5 @@
+"""The agency menu: (label, URL name), in order."""
+
+NAV = [
+    ("Dashboard", "agency:dashboard"),
+]

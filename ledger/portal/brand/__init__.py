@@ -1,0 +1,1 @@
+"""The brand's portal pages."""

@@ -1,0 +1,5 @@
+"""The brand menu: (label, URL name), in order."""
+
+NAV = [
+    ("Dashboard", "brand:dashboard"),
+]

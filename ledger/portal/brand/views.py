@@ -1,0 +1,13 @@
+"""The brand's pages: thin views over selectors (reads) and services (writes)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from ledger.portal.access import BRAND, portal_view
+
+
+@portal_view(BRAND)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/brand/dashboard.html", {})

@@ -1,0 +1,1 @@
+"""The finance's portal pages."""

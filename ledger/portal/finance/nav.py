@@ -1,0 +1,5 @@
+"""The finance menu: (label, URL name), in order."""
+
+NAV = [
+    ("Dashboard", "finance:dashboard"),
+]

@@ -1,0 +1,1 @@
+"""The talent's portal pages."""

@@ -1,0 +1,5 @@
+"""The talent menu: (label, URL name), in order."""
+
+NAV = [
+    ("Dashboard", "talent:dashboard"),
+]
