@@ -1,5 +1,6 @@
-"""The talent menu: (label, URL name), in order."""
+"""The talent menu: (label, URL name), in order — the dashboard and uses first."""
 
-NAV = [
-    ("Dashboard", "talent:dashboard"),
-]
+from .consent_urls import NAV as CONSENT
+from .earnings_urls import NAV as EARNINGS
+
+NAV = [*EARNINGS[:2], *CONSENT, *EARNINGS[2:]]

@@ -1,9 +1,8 @@
-from django.urls import path
+"""The talent's pages: money and uses (earnings_urls) and consent and licensing (consent_urls)."""
 
-from . import views
+from .consent_urls import urlpatterns as consent_urlpatterns
+from .earnings_urls import urlpatterns as earnings_urlpatterns
 
 app_name = "talent"
 
-urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-]
+urlpatterns = [*earnings_urlpatterns, *consent_urlpatterns]

@@ -1,0 +1,5 @@
+"""Consent, generated assets and licenses. Menu entries: NAV."""
+
+urlpatterns: list = []
+
+NAV: list[tuple[str, str]] = []
