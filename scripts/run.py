@@ -37,8 +37,9 @@ PGDATA = BASE_DIR / ".data" / "pg"
 BROKER_DIR = BASE_DIR / ".data" / "broker"
 SETTINGS = "config.settings.local"
 HOST, PORT = "127.0.0.1", 8000
+PORTAL_URL = f"http://{HOST}:{PORT}/"
 ADMIN_URL = f"http://{HOST}:{PORT}/admin/"
-PROBE_URL = f"http://{HOST}:{PORT}/admin/login/"
+PROBE_URL = f"http://{HOST}:{PORT}/login/"
 STARTUP_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 10
 
@@ -260,11 +261,12 @@ def print_banner(seconds: float) -> None:
     from ledger.management.commands.seed_demo import logins_table
 
     say()
-    say(f"Twin Ledger is running: {ADMIN_URL}")
+    say(f"Twin Ledger is running: {PORTAL_URL} (portal; raw records in {ADMIN_URL})")
     say(f"First page answered {seconds:.1f} s after start.")
     say()
-    say("Demo logins (demo data only):")
+    say("Demo logins (demo data only; the login page lists them too):")
     say(logins_table())
+    say("Finance also asks for an authenticator code: on the demo, its page shows the code.")
     say()
     say(
         "Celery: one worker with beat (lines prefixed 'worker | '); schedules, editable by finance:"
