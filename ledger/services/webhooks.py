@@ -141,9 +141,24 @@ def _transfer_reversed(event: WebhookEvent, now: datetime) -> None:
     )
 
 
+def _bank_payout(event: WebhookEvent, now: datetime) -> None:
+    """A payee's own payout from its Stripe balance to its bank (`payout.paid`/`payout.failed`,
+    sent for the connected account). Our transfer had already completed, so the money is the
+    payee's, in its Stripe balance: nothing to post, and nothing to reverse — Stripe retries once
+    the bank details are fixed. The stored event is the record; `ledger.selectors.bank_payouts`
+    shows it to the payee and finance (with the bank's reason when it failed).
+
+    Refused (the event fails, Stripe delivers it again) when it names no connected account.
+    """
+    if not event.account:
+        raise ValueError(f"{event.type} {event.id} names no connected account.")
+
+
 HANDLERS: dict[str, Callable[[WebhookEvent, datetime], None]] = {
     "account.updated": _account_updated,
     "transfer.reversed": _transfer_reversed,
+    "payout.paid": _bank_payout,
+    "payout.failed": _bank_payout,
     "invoice.paid": invoice_paid,
     "invoice.payment_failed": invoice_payment_failed,
     "invoice.voided": invoice_voided,

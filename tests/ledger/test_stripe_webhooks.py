@@ -12,6 +12,7 @@ from accounts.models import Talent
 from ledger.gateways.stripe import StripeGateway
 from ledger.models import JournalTransaction, LedgerAccount, Payout, Statement, StripeEvent
 from ledger.periods import Period
+from ledger.selectors.bank_payouts import bank_payouts_of
 from ledger.services.closing import period_close_execute, period_close_request
 from ledger.services.payouts import payout_send
 from tests.ledger.scenario import scenario
@@ -170,3 +171,49 @@ def test_a_real_delivery_from_the_stripe_server(
     assert delivery.status == 200
     s.talent.refresh_from_db()
     assert s.talent.payouts_enabled is True
+
+
+def test_a_bank_payout_failure_is_recorded_for_the_payee_with_the_banks_reason(
+    transactional_db, live_server, stripe_server, stripe_client, settings
+):
+    """The payee's own payout from its Stripe balance bounces at the bank: the Stripe server
+    sends `payout.failed` for the connected account; the payee's bank payouts then show it
+    failed with the reason, and the journal is untouched (our transfer had completed)."""
+    settings.STRIPE_WEBHOOK_SECRET = stripe_server.webhook_secret
+    stripe_server.webhook_url = f"{live_server.url}/stripe/webhook/"
+    account = stripe_client.v1.accounts.create(params={"type": "express", "country": "FR"})
+    s = scenario()
+    Talent.objects.filter(pk=s.talent.pk).update(stripe_account_id=account.id)
+    payout = stripe_client.v1.payouts.create(
+        params={"amount": 12_345, "currency": "eur"}, options={"stripe_account": account.id}
+    )
+    journal_before = JournalTransaction.objects.count()
+
+    stripe_server.pay_payout(payout.id)
+    stripe_server.deliver_events()
+    assert [p.status for p in bank_payouts_of(stripe_accounts=[account.id])] == ["paid"]
+
+    stripe_server.fail_payout(payout.id, code="account_closed")
+    stripe_server.deliver_events()
+    (failed,) = bank_payouts_of(stripe_accounts=[account.id])
+    assert (failed.status, failed.amount_minor, failed.currency) == ("failed", 12_345, "EUR")
+    assert failed.failure_code == "account_closed"
+    assert "closed" in failed.failure_message
+    assert bank_payouts_of(stripe_accounts=["acct_someone_else"]) == []
+    assert JournalTransaction.objects.count() == journal_before
+    payout_events = StripeEvent.objects.filter(type__in=["payout.paid", "payout.failed"])
+    assert sorted(payout_events.values_list("type", "status")) == [
+        ("payout.failed", "processed"),
+        ("payout.paid", "processed"),
+    ]
+
+
+def test_a_bank_payout_event_without_an_account_fails_and_is_kept_for_redelivery(
+    db, client, stripe_server, stripe_settings
+):
+    body = event("evt_po", "payout.failed", {"id": "po_1", "amount": 100, "currency": "eur"})
+    with pytest.raises(ValueError):
+        deliver(client, stripe_server, body)
+    stored = StripeEvent.objects.get(stripe_id="evt_po")
+    assert stored.status == "failed"
+    assert "names no connected account" in stored.error
