@@ -1,5 +1,23 @@
 """Consent, generated assets and licenses. Menu entries: NAV."""
 
-urlpatterns: list = []
+from django.urls import path
 
-NAV: list[tuple[str, str]] = []
+from ledger.portal import licensing_views
+
+from . import consent_views
+
+urlpatterns = [
+    path("consent/", consent_views.consent_list, name="consent"),
+    path("consent/<int:twin_id>/", consent_views.consent_detail, name="consent-detail"),
+    path("licenses/", licensing_views.agency_licenses, name="licenses"),
+    path(
+        "licenses/<int:license_id>/decide/",
+        licensing_views.agency_license_decide,
+        name="license-decide",
+    ),
+]
+
+NAV: list[tuple[str, str]] = [
+    ("Licenses", "agency:licenses"),
+    ("Consent", "agency:consent"),
+]

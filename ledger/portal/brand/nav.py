@@ -2,4 +2,8 @@
 
 NAV = [
     ("Dashboard", "brand:dashboard"),
+    ("Licenses", "brand:licenses"),
+    ("Usage", "brand:usage"),
+    ("Invoices", "brand:invoices"),
+    ("API keys", "brand:api-keys"),
 ]

@@ -6,4 +6,13 @@ app_name = "brand"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("licenses/", views.licenses, name="licenses"),
+    path("licenses/new/", views.license_request, name="license-new"),
+    path("usage/", views.usage, name="usage"),
+    path("invoices/", views.invoices, name="invoices"),
+    path("invoices/<int:invoice_id>/", views.invoice_detail, name="invoice"),
+    path("invoices/<int:invoice_id>/pdf/", views.invoice_download, name="invoice-pdf"),
+    path("api-keys/", views.api_keys, name="api-keys"),
+    path("api-keys/new/", views.api_key_created, name="api-key-created"),
+    path("api-keys/<str:prefix>/revoke/", views.api_key_revoke, name="api-key-revoke"),
 ]

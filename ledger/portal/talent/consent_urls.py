@@ -1,5 +1,27 @@
 """Consent, generated assets and licenses. Menu entries: NAV."""
 
-urlpatterns: list = []
+from django.urls import path
 
-NAV: list[tuple[str, str]] = []
+from ledger.portal import licensing_views
+
+from . import consent_views
+
+urlpatterns = [
+    path("consent/", consent_views.consent_list, name="consent"),
+    path("consent/<int:twin_id>/", consent_views.consent_edit, name="consent-edit"),
+    path("consent/<int:twin_id>/revoke/", consent_views.consent_revoke_view, name="consent-revoke"),
+    path("assets/", consent_views.assets, name="assets"),
+    path("assets/<int:asset_id>/decide/", consent_views.asset_decide_view, name="asset-decide"),
+    path("licenses/", licensing_views.talent_licenses, name="licenses"),
+    path(
+        "licenses/<int:license_id>/decide/",
+        licensing_views.talent_license_decide,
+        name="license-decide",
+    ),
+]
+
+NAV: list[tuple[str, str]] = [
+    ("Licenses", "talent:licenses"),
+    ("Consent", "talent:consent"),
+    ("Assets", "talent:assets"),
+]
