@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tempfile
 
-from django.db import transaction
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -25,7 +24,7 @@ from ledger.models import CloseRun, DocumentLine, Payout
 from ledger.periods import Period
 from ledger.selectors.statements import line_entries
 from ledger.selectors.visibility import invoices_visible_to, statements_visible_to
-from ledger.services.closing import period_close_request
+from ledger.services.closing import period_close_start
 
 
 class LineOutput(serializers.Serializer):
@@ -302,11 +301,7 @@ class PeriodCloseApi(APIView):
         responses={202: CloseRunOutput, **error_responses(400, 403, 409)},
     )
     def post(self, request, period: str):
-        from ledger.tasks import period_close
-
-        run = period_close_request(period=Period.parse(period), requested_by=person(request))
-        if run.status != CloseRun.Status.DONE:
-            transaction.on_commit(lambda: period_close.delay(run.pk))
+        run = period_close_start(period=Period.parse(period), requested_by=person(request))
         return Response(CloseRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -18,6 +18,7 @@ from .reconciliation import ReconciliationMismatch, ReconciliationRun
 from .sealing import Block, BlockEntry
 from .twins import ConsentVersion, Twin
 from .usage import Asset, RefusedAttempt, TierCounter, UsageEvent
+from .verification import VerificationRun
 from .webhooks import StripeEvent
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "TierCounter",
     "Twin",
     "UsageEvent",
+    "VerificationRun",
 ]

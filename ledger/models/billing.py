@@ -44,6 +44,8 @@ class InvoiceBilling(models.Model):
     # Stripe's `created` (epoch seconds) of the webhook event that set the status: an older
     # event never moves it (handlers compare).
     status_event_created = models.BigIntegerField(null=True, blank=True)
+    # Earlier failed sends finance retried (invoice_billing_retry): when, the prefix, the reason.
+    previous_failures = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

@@ -354,7 +354,9 @@ class Payout(models.Model):
     Created with its statement, in the close's transaction; sent after commit by a task whose
     Stripe call carries `idempotency_key`, so a retry after any crash gets the same transfer.
     Its status only moves forward: pending -> sent, or pending -> failed (the amount then stays
-    payable and the next statement carries it in its opening balance).
+    payable and the next statement carries it in its opening balance) — except that finance
+    may send a failed one again before it is carried (failed -> pending under a new key, see
+    `payout_retry`).
     """
 
     class Status(models.TextChoices):
@@ -386,6 +388,8 @@ class Payout(models.Model):
     carried_by = models.ForeignKey(
         Statement, on_delete=models.PROTECT, null=True, blank=True, related_name="carried_payouts"
     )
+    # Earlier failed attempts finance retried (payout_retry): when, the key, the reason.
+    previous_failures = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
 

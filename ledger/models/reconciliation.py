@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -37,6 +38,12 @@ class ReconciliationMismatch(models.Model):
     )
     detail = models.TextField()
     resolved = models.BooleanField(default=False)
+    # Who marked it resolved in the portal, when, and why (empty when ticked in the admin).
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolution_note = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.stripe_id or self.payout_id or self.billing_id}"

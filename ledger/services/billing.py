@@ -5,6 +5,8 @@
     invoice_send                  -> outside any transaction: the brand's Stripe customer (once),
                                      a draft invoice, one item per line (+ tax), finalize, send;
                                      every call under a key derived from the billing's prefix
+    invoice_billing_retry         -> finance sends a failed billing again (see its rule), under
+                                     a new key prefix
     invoice_paid / _payment_failed / _voided / _marked_uncollectible
                                   -> webhook handlers: the status moves forward only, older
                                      events are ignored, a payment is posted to the journal once
@@ -23,6 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Brand
+from ledger.errors import Conflict
 from ledger.gateways.stripe import (
     PermanentStripeError,
     StripeGateway,
@@ -225,6 +228,70 @@ def _fail(billing: InvoiceBilling, code: str, message: str, now: datetime) -> In
     InvoiceBilling.objects.filter(pk=billing.pk, status=Status.PENDING).update(
         status=Status.FAILED, failure_code=code, failure_message=message, updated_at=now
     )
+    billing.refresh_from_db()
+    return billing
+
+
+# --------------------------------------------------------------------------- retry
+
+
+def invoice_billing_retry(*, billing_id: int, now: datetime | None = None) -> InvoiceBilling:
+    """Send a billing that failed to send again, once: back to pending under a NEW key prefix,
+    and `invoice_send` enqueued after commit.
+
+    The rule: only a `failed` billing (one we could not send — a payment that failed later is
+    Stripe's to collect, not ours to resend), and only while nothing of it exists at Stripe
+    (`stripe_invoice_id` empty: the failure came before the Stripe invoice was created). Once a
+    Stripe invoice exists, a resend under new keys would make a second invoice (or add its items
+    a second time to the draft) and could bill the brand twice: that one is handled in Stripe.
+
+    The key prefix must be new: Stripe stores a refused request's answer under its key, so the
+    old keys would only get the same refusal back. The brand's customer keeps its key (the
+    brand's), so it is found again, not made twice; Stripe does not store a refusal of a request
+    that failed its validation (a bad billing e-mail, say), so once the brand's details are fixed
+    the retry gets through. The old prefix and reason are kept in
+    `previous_failures`. The row is locked and the status checked under the lock, so a second
+    retry (double click) finds it pending and is refused: one retry enqueues one send.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        billing = InvoiceBilling.objects.select_for_update().get(pk=billing_id)
+        if billing.status != Status.FAILED:
+            raise Conflict(
+                "Only a billing that failed to send can be retried; this one is "
+                f"{billing.get_status_display().lower()}.",
+                code="billing_not_failed",
+            )
+        if billing.stripe_invoice_id:
+            raise Conflict(
+                f"Stripe invoice {billing.stripe_invoice_id} was created by the failed attempt: "
+                "sending again would bill the brand twice. Handle it in Stripe.",
+                code="billing_exists_at_stripe",
+            )
+        history = [
+            *billing.previous_failures,
+            {
+                "at": now.isoformat(),
+                "idempotency_prefix": str(billing.idempotency_prefix),
+                "failure_code": billing.failure_code,
+                "failure_message": billing.failure_message,
+            },
+        ]
+        InvoiceBilling.objects.filter(pk=billing.pk, status=Status.FAILED).update(
+            status=Status.PENDING,
+            idempotency_prefix=uuid.uuid4(),
+            failure_code="",
+            failure_message="",
+            previous_failures=history,
+            updated_at=now,
+        )
+
+        def enqueue() -> None:
+            from ledger.tasks import invoice_send as task
+
+            task.delay(billing_id)
+
+        transaction.on_commit(enqueue)
     billing.refresh_from_db()
     return billing
 

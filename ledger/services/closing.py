@@ -1,6 +1,8 @@
 """The period close (SPEC "Period close"): exactly once, resumable, one close at a time.
 
     period_close_request  -> the run row for (period, kind); a second request finds the same row
+    period_close_start    -> the request, and its execution enqueued (Celery) once committed:
+                             what finance's "close this period" does (API and portal)
     period_close_execute  -> does (or resumes) the work of a run:
         1. charges:    flat fees, then minimum-guarantee top-ups (ledger.services.charges)
                        then the watermark: the highest journal id, read while none is in flight
@@ -83,6 +85,24 @@ def period_close_request(
             )
     except IntegrityError:  # requested before (or at the same moment): the same run
         return CloseRun.objects.get(period_start=period.start, kind=CloseRun.Kind.PERIOD_CLOSE)
+
+
+def period_close_start(
+    *, period: Period, requested_by: User | None = None, now: datetime | None = None
+) -> CloseRun:
+    """Request the close and hand its work to a worker after commit (unless already done).
+
+    Refused like `period_close_request` (Conflict) before the period has ended: nothing is
+    written then. Asking again returns the same run and enqueues it again, which is harmless:
+    the task resumes a run, or finds it done (one close at a time under the advisory lock).
+    """
+    from ledger.tasks import period_close  # tasks import the services: imported when used
+
+    run = period_close_request(period=period, requested_by=requested_by, now=now)
+    if run.status != Status.DONE:
+        run_id = run.pk
+        transaction.on_commit(lambda: period_close.delay(run_id))
+    return run
 
 
 def period_close_execute(*, run_id: int, now: datetime | None = None) -> Execution:

@@ -150,12 +150,16 @@ def statements_issue_within(
     lines = _lines(run, ids, payee=True)
     openings = _openings(ids, period)
     # Failed or reversed payouts of earlier statements are payable again: back in the opening.
+    # Locked until the chunk commits, so finance cannot retry one meanwhile (payout_retry locks
+    # it too, and refuses once carried_by is set): the amount is paid once, here or there.
     returned = list(
-        Payout.objects.filter(
+        Payout.objects.select_for_update()
+        .filter(
             account_id__in=ids,
             status__in=[Payout.Status.FAILED, Payout.Status.REVERSED],
             carried_by__isnull=True,
-        ).values_list("pk", "account_id", "amount_minor")
+        )
+        .values_list("pk", "account_id", "amount_minor")
     )
     for _, account_id, amount in returned:
         openings[account_id] = openings.get(account_id, 0) + amount

@@ -4,6 +4,7 @@
                             its send is enqueued for after that transaction commits
     payout_send          -> the Stripe transfer (outside any database transaction, keyed by the
                             payout's idempotency key), then the outcome and its journal entry
+    payout_retry         -> finance sends a failed payout again (see its rule), under a new key
 
 A crash anywhere leads to the same transfer: the key is fixed when the payout is created, and
 Stripe answers a repeated key with the transfer it made the first time.
@@ -18,6 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ledger.errors import Conflict
 from ledger.gateways.stripe import (
     PermanentStripeError,
     StripeGateway,
@@ -116,5 +118,79 @@ def _record_sent(payout: Payout, transfer_id: str, now: datetime) -> Payout:
                 now=now,
             )
             Payout.objects.filter(pk=payout.pk).update(transaction=result.transaction)
+    payout.refresh_from_db()
+    return payout
+
+
+def payout_retry(*, payout_id: int, now: datetime | None = None) -> Payout:
+    """Send a failed payout again, once: the same row, back to pending under a NEW key.
+
+    The rule, from what a failure does today: a failed payout posts nothing (the amount stays
+    payable) and the next close carries it into that statement's opening, which pays it again.
+    So a retry is allowed only while
+
+    - the payout is `failed` (a pending one is still being sent, a sent one is paid, a reversed
+      one was paid and taken back: that is a matter for Stripe, not a resend), and
+    - its amount has not been carried into a later statement (`carried_by` is empty) — once it
+      has, that statement's own payout pays it and a retry would pay it twice;
+    - and the payee can receive payouts now (else the retry would only fail again).
+
+    The key must be new: Stripe stores a refused request's answer under its idempotency key, so
+    the old key would only get the same refusal back. The old key and reason are kept in
+    `previous_failures`. The payout row is locked, and the close locks the failed payouts it
+    carries (statements_issue_within), so a retry and a close cannot both take the amount: one
+    waits for the other and then sees its outcome. A second retry (double click) finds the payout
+    pending and is refused, so one retry enqueues one send.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        payout = (
+            Payout.objects.select_for_update(of=("self",))
+            .select_related("account__talent", "account__agency", "carried_by")
+            .get(pk=payout_id)
+        )
+        if payout.status != Payout.Status.FAILED:
+            raise Conflict(
+                f"Only a failed payout can be retried; this one is {payout.get_status_display()}.",
+                code="payout_not_failed",
+            )
+        if payout.carried_by_id is not None:
+            raise Conflict(
+                f"The amount is already carried into statement {payout.carried_by}, whose "
+                "payout pays it: retrying would pay it twice.",
+                code="payout_carried_forward",
+            )
+        payee = payout.account.talent or payout.account.agency
+        if payee is None or not (payee.stripe_account_id and payee.payouts_enabled):
+            raise Conflict(
+                "The payee has no payout account that can receive payouts yet.",
+                code="payout_account_missing",
+            )
+        history = [
+            *payout.previous_failures,
+            {
+                "at": now.isoformat(),
+                "idempotency_key": str(payout.idempotency_key),
+                "destination": payout.destination,
+                "failure_code": payout.failure_code,
+                "failure_message": payout.failure_message,
+            },
+        ]
+        Payout.objects.filter(pk=payout.pk, status=Payout.Status.FAILED).update(
+            status=Payout.Status.PENDING,
+            idempotency_key=uuid.uuid4(),
+            # Where the payee can be paid now (they may have onboarded a new account since).
+            destination=payee.stripe_account_id,
+            failure_code="",
+            failure_message="",
+            previous_failures=history,
+        )
+
+        def enqueue() -> None:
+            from ledger.tasks import payout_send as task
+
+            task.delay(payout_id)
+
+        transaction.on_commit(enqueue)
     payout.refresh_from_db()
     return payout

@@ -3,7 +3,8 @@ and brand invoices.
 
 Every difference is recorded for finance (admin: Reconciliation mismatches): something we
 marked sent that Stripe does not list, an object Stripe lists that is none of ours, an amount
-or currency that differs. Nothing is corrected automatically: money is finance's call.
+or currency that differs. Nothing is corrected automatically: money is finance's call; finance
+marks a difference resolved once handled (reconciliation_mismatch_resolve).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import User
 from ledger.gateways.stripe import StripeGateway
 from ledger.gateways.stripe import gateway as default_gateway
 from ledger.models import InvoiceBilling, Payout, ReconciliationMismatch, ReconciliationRun
@@ -169,3 +171,19 @@ def _differences(
                 f"lists no such {object_type}.",
             )
     return found
+
+
+def reconciliation_mismatch_resolve(
+    *, mismatch_id: int, resolved_by: User, note: str = "", now: datetime | None = None
+) -> tuple[ReconciliationMismatch, bool]:
+    """Mark a difference resolved by finance, with who, when and an optional note. Nothing about
+    the money changes (that is finance's own action, elsewhere). Once only: a second request
+    (double click, another finance user) changes nothing. Returns the row and whether this call
+    resolved it."""
+    changed = ReconciliationMismatch.objects.filter(pk=mismatch_id, resolved=False).update(
+        resolved=True,
+        resolved_at=now or timezone.now(),
+        resolved_by=resolved_by,
+        resolution_note=note,
+    )
+    return ReconciliationMismatch.objects.get(pk=mismatch_id), bool(changed)

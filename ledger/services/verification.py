@@ -1,13 +1,21 @@
-"""Recompute the ledger's hashes, Merkle roots and block chain from the stored rows."""
+"""Recompute the ledger's hashes, Merkle roots and block chain from the stored rows.
+
+ledger_verify         -> the report (nothing written)
+ledger_verify_record  -> the same, kept as a VerificationRun (command and finance portal)
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from django.utils import timezone
+
+from accounts.models import User
 from ledger.canonical import canonical_of, content_hash
 from ledger.merkle import ZERO_HASH, block_hash, leaf_hash, merkle_root
-from ledger.models import Block, BlockEntry, JournalTransaction, Posting
+from ledger.models import Block, BlockEntry, JournalTransaction, Posting, VerificationRun
 from ledger.services.sealing import block_header_of
 
 CHUNK = 5000
@@ -36,6 +44,30 @@ def ledger_verify() -> VerifyReport:
     _verify_transactions(report, leaf_of)
     _verify_blocks(report, leaf_of)
     return report
+
+
+def ledger_verify_record(
+    *, trigger: str, requested_by: User | None = None, now: datetime | None = None
+) -> tuple[VerificationRun, VerifyReport]:
+    """Run `ledger_verify` and keep its result: the run row is committed before the work, so a
+    run that crashes or is killed stays visible as unfinished (ok empty), then completed.
+
+    Not inside a transaction (autocommit): the verification reads many rows and must not hold
+    a transaction open for its whole length.
+    """
+    run = VerificationRun.objects.create(
+        trigger=trigger, requested_by=requested_by, started_at=now or timezone.now()
+    )
+    report = ledger_verify()
+    VerificationRun.objects.filter(pk=run.pk).update(
+        finished_at=timezone.now(),
+        ok=report.ok,
+        transactions_checked=report.transactions_checked,
+        blocks_checked=report.blocks_checked,
+        problems=report.problems,
+    )
+    run.refresh_from_db()
+    return run, report
 
 
 def _verify_transactions(report: VerifyReport, leaf_of: dict[int, str]) -> None:

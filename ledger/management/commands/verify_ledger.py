@@ -1,13 +1,17 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from ledger.services.verification import ledger_verify
+from ledger.models import VerificationRun
+from ledger.services.verification import ledger_verify_record
 
 
 class Command(BaseCommand):
-    help = "Recompute every transaction hash, Merkle root and block link; exit 1 on any mismatch."
+    help = (
+        "Recompute every transaction hash, Merkle root and block link; exit 1 on any mismatch. "
+        "Each run is recorded (finance portal: Verification)."
+    )
 
     def handle(self, *args, **options):
-        report = ledger_verify()
+        _, report = ledger_verify_record(trigger=VerificationRun.Trigger.COMMAND)
         if not report.ok:
             for problem in report.problems:
                 self.stderr.write(problem)
