@@ -2,4 +2,8 @@
 
 NAV = [
     ("Dashboard", "finance:dashboard"),
+    ("Periods", "finance:runs"),
+    ("Payouts", "finance:payouts"),
+    ("Reconciliation", "finance:reconciliation"),
+    ("Verification", "finance:verification"),
 ]
