@@ -249,7 +249,7 @@ def brand_usage_feed(
         recorded=F("recorded_at"),
         units=F("quantity"),
         gross=F("gross_minor"),
-        currency=F("license__currency"),
+        row_currency=F("license__currency"),
         reason_code=Value("", output_field=CharField()),
         reason=Value("", output_field=CharField()),
     )
@@ -266,7 +266,7 @@ def brand_usage_feed(
         recorded=F("recorded_at"),
         units=Value(None, output_field=BigIntegerField()),
         gross=Value(None, output_field=BigIntegerField()),
-        currency=F("license__currency"),
+        row_currency=F("license__currency"),
         reason_code=F("code"),
         reason=F("detail"),
     )
