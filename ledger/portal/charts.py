@@ -22,63 +22,90 @@ _ids = count(1)
 
 @dataclass(frozen=True, slots=True)
 class Bar:
-    label: str  # the category ("2026-05", "Atelier")
+    label: str  # the category ("May", "Atelier")
     value: int  # minor units (or any integer); negatives are drawn as zero-height bars
     display: str  # the value as people read it ("€1,234.50")
+    note: str = ""  # a second line under a column's label ("2026"), and part of its name
 
 
 def _chart_id(prefix: str) -> str:
     return f"{prefix}-{next(_ids)}"
 
 
+def _name(bar: Bar) -> str:
+    return f"{bar.label} {bar.note}".strip()
+
+
 def _desc(title: str, bars: Sequence[Bar]) -> str:
-    return f"{title}: " + "; ".join(f"{bar.label} {bar.display}" for bar in bars) + "."
+    return f"{title}: " + "; ".join(f"{_name(bar)} {bar.display}" for bar in bars) + "."
+
+
+# Below this many user units per column, values over the bars would collide: the chart then
+# draws one reference line at the highest value instead (every value stays in titles and desc).
+MIN_SLOT_FOR_VALUES = 70
 
 
 def column_chart(
-    *, title: str, bars: Sequence[Bar], width: int = 640, height: int = 240
+    *, title: str, bars: Sequence[Bar], width: int = 560, height: int = 250
 ) -> SafeString:
     """Vertical bars, one per category left to right (months)."""
     chart_id = _chart_id("chart")
     if not bars:
         return _empty(title, chart_id)
-    top, bottom, side = 24, 40, 8
+    top, bottom, side = 26, 46, 8
     plot_h = height - top - bottom
     slot = (width - 2 * side) / len(bars)
     bar_w = max(4.0, slot * 0.6)
-    peak = max(max(bar.value for bar in bars), 1)
+    peak_bar = max(bars, key=lambda bar: bar.value)
+    peak = max(peak_bar.value, 1)
+    values_fit = slot >= MIN_SLOT_FOR_VALUES
     parts = [_open(chart_id, title, bars, width, height)]
     base_y = top + plot_h
     parts.append(
         f'<line class="axis" x1="{side}" y1="{base_y}" x2="{width - side}" y2="{base_y}"/>'
     )
+    if not values_fit and peak_bar.value > 0:
+        parts.append(
+            f'<line class="grid" x1="{side}" y1="{top}" x2="{width - side}" y2="{top}"/>'
+            f'<text class="value" x="{side}" y="{top - 6}">{escape(peak_bar.display)}</text>'
+        )
     for i, bar in enumerate(bars):
         h = plot_h * max(bar.value, 0) / peak
         x = side + i * slot + (slot - bar_w) / 2
         cx = side + i * slot + slot / 2
         label, display = escape(bar.label), escape(bar.display)
-        parts.append(
-            f"<g><title>{label}: {display}</title>"
-            f'<rect class="bar" x="{x:.1f}" y="{base_y - h:.1f}" width="{bar_w:.1f}" '
-            f'height="{h:.1f}"/>'
-            f'<text class="value" x="{cx:.1f}" y="{base_y - h - 4:.1f}" '
+        value = (
+            f'<text class="value" x="{cx:.1f}" y="{base_y - h - 5:.1f}" '
             f'text-anchor="middle">{display}</text>'
-            f'<text class="label" x="{cx:.1f}" y="{base_y + 16}" text-anchor="middle">'
-            f"{label}</text></g>"
+            if values_fit
+            else ""
+        )
+        note = (
+            f'<text class="label note" x="{cx:.1f}" y="{base_y + 36}" text-anchor="middle">'
+            f"{escape(bar.note)}</text>"
+            if bar.note
+            else ""
+        )
+        parts.append(
+            f"<g><title>{escape(_name(bar))}: {display}</title>"
+            f'<rect class="bar" x="{x:.1f}" y="{base_y - h:.1f}" width="{bar_w:.1f}" '
+            f'height="{h:.1f}"/>{value}'
+            f'<text class="label" x="{cx:.1f}" y="{base_y + 18}" text-anchor="middle">'
+            f"{label}</text>{note}</g>"
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))
 
 
-def row_chart(*, title: str, bars: Sequence[Bar], width: int = 640) -> SafeString:
+def row_chart(*, title: str, bars: Sequence[Bar], width: int = 560) -> SafeString:
     """Horizontal bars, one row per category (brands): long names stay readable on a phone."""
     chart_id = _chart_id("chart")
     if not bars:
         return _empty(title, chart_id)
-    row_h, gap, top = 22, 26, 8
+    row_h, gap, top = 26, 18, 8
     height = top + len(bars) * (row_h + gap)
-    label_w = width * 0.32
-    plot_w = width - label_w - 110
+    label_w = width * 0.34
+    plot_w = width - label_w - 120
     peak = max(max(bar.value for bar in bars), 1)
     parts = [_open(chart_id, title, bars, width, height)]
     for i, bar in enumerate(bars):

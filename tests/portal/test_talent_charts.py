@@ -72,3 +72,16 @@ def test_an_empty_chart_says_so():
     svg = column_chart(title="Earnings", bars=[])
     assert "Nothing yet" in svg
     assert ElementTree.fromstring(svg).get("role") == "img"
+
+
+def test_crowded_columns_show_one_reference_value_instead_of_colliding_labels():
+    bars = [Bar(f"M{n}", n * 100, f"€{n}.00", note="2026" if n == 1 else "") for n in range(1, 13)]
+    svg = column_chart(title="Twelve months", bars=bars)
+    root = ElementTree.fromstring(svg)
+    values = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "value"]
+    assert values == ["€12.00"]  # the highest, on its reference line
+    assert root.find(f"{SVG}line[@class='grid']") is not None
+    # Every value is still named: in each bar's title and in the description.
+    titles = [g.find(f"{SVG}title").text for g in root.findall(f"{SVG}g")]
+    assert titles[0] == "M1 2026: €1.00" and titles[-1] == "M12: €12.00"
+    assert "M5 €5.00" in root.find(f"{SVG}desc").text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from functools import wraps
 from typing import Any
 
@@ -98,23 +99,26 @@ def dashboard_page(request: HttpRequest, role: str) -> HttpResponse:
     for _ in range(CHART_MONTHS - 1):
         first = first.previous()
     by_brand = earnings_by_brand(accounts=accounts, since=first.start_at, now=now)
-    charts = [
-        {
-            "currency": currency,
-            "by_month": column_chart(
-                title=f"Earnings by month, {currency}",
-                bars=[Bar(label, v, Money(v, currency).display()) for label, v in rows],
-            ),
-            "by_brand": row_chart(
-                title=f"Earnings by brand, last {CHART_MONTHS} months, {currency}",
-                bars=[
-                    Bar(name, v, Money(v, currency).display())
-                    for name, v in by_brand.get(currency, [])
-                ],
-            ),
-        }
-        for currency, rows in by_month.items()
-    ]
+    charts = []
+    for currency, rows in by_month.items():
+        months = [
+            _month_bar(label, minor, currency, first=i == 0)
+            for i, (label, minor) in enumerate(rows)
+        ]
+        brands = [
+            Bar(name, v, Money(v, currency).display()) for name, v in by_brand.get(currency, [])
+        ]
+        charts.append(
+            {
+                "currency": currency,
+                "months": months,
+                "brands": brands,
+                "by_month": column_chart(title=f"Earnings by month, {currency}", bars=months),
+                "by_brand": row_chart(
+                    title=f"Earnings by brand, last {CHART_MONTHS} months, {currency}", bars=brands
+                ),
+            }
+        )
     return render(
         request,
         "portal/talent/dashboard.html",
@@ -126,6 +130,13 @@ def dashboard_page(request: HttpRequest, role: str) -> HttpResponse:
             period=Period.of(now),
         ),
     )
+
+
+def _month_bar(label: str, minor: int, currency: str, *, first: bool) -> Bar:
+    """A month's column: "Dec" under it, and the year under the first month and each January."""
+    start = Period.parse(label).start
+    note = f"{start:%Y}" if first or start.month == 1 else ""
+    return Bar(f"{start:%b}", minor, Money(minor, currency).display(), note=note)
 
 
 # -- uses --------------------------------------------------------------------------------------
@@ -293,13 +304,14 @@ def describe_rating(rating: dict[str, Any], currency: str) -> str:
                 f"{m(line['cpm_minor'])} per 1,000"
             )
         elif rate == "revenue_share":
-            parts.append(f"revenue share: {line['pct']}% of {m(line['sale_amount_minor'])}")
+            parts.append(f"revenue share: {_pct(line['pct'])} of {m(line['sale_amount_minor'])}")
         elif rate == "none":
             parts.append("no usage rate (covered by fees)")
     if "lines" in rating:
         parts.append(
-            f"terms v{rating.get('license_version')}, agency {rating.get('agency_commission_pct')}%"
-            f", platform {rating.get('platform_fee_pct')}%"
+            f"terms v{rating.get('license_version')}, "
+            f"agency {_pct(rating.get('agency_commission_pct'))}, "
+            f"platform {_pct(rating.get('platform_fee_pct'))}"
         )
         return "; ".join(parts)
     for key, value in sorted(rating.items()):
@@ -308,6 +320,16 @@ def describe_rating(rating: dict[str, Any], currency: str) -> str:
         else:
             parts.append(f"{key.replace('_', ' ')} {value}")
     return "; ".join(parts)
+
+
+def _pct(value: Any) -> str:
+    """ "20.0000" -> "20%" (exact: Decimal, never a float)."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return f"{value}%"
+    text = f"{number.normalize():f}"
+    return f"{text}%"
 
 
 # -- verify ------------------------------------------------------------------------------------
