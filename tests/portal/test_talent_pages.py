@@ -267,8 +267,10 @@ def test_statement_shows_waterfall_lines_and_entries_with_rates(client, world):
     lines = statement.lines.all()
     assert html.count("<details") == len(lines) > 0
     assert "prev-a-gen-0" in html  # an entry behind the generation line
-    assert "per asset, tier 1: 1 x" in html or "per asset" in html
-    assert "CPM (social): 12,000 impressions" in html
+    assert "per asset, tier 1: 1 x €40.00" in html
+    assert "per publication (social): 1 x €20.00" in html
+    assert "CPM (social): 12,000 impressions at €3.33 per 1,000" in html
+    assert "agency 20%, platform 10%" in html
 
 
 def test_statement_downloads_csv_and_pdf(client, world):
