@@ -61,7 +61,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def runs(request: HttpRequest) -> HttpResponse:
     """The period closes with their live progress; POST starts (or finds) a close."""
-    form = CloseStartForm(request.POST or None)
+    form = CloseStartForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
