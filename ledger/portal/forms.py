@@ -195,7 +195,13 @@ class LicenseRequestForm(forms.Form):
         label="Share of attributed sales (%)",
     )
     flat_fee = _money_field("Flat fee per month")
-    sell_off_days = forms.IntegerField(min_value=0, max_value=3650, initial=30)
+    sell_off_days = forms.IntegerField(
+        min_value=0,
+        max_value=3650,
+        initial=30,
+        label="Sell-off days",
+        help_text="After the end or a revocation, published images may still be shown and sold.",
+    )
     exclusive = forms.BooleanField(required=False, label="Ask for exclusivity")
     exclusivity_category = forms.CharField(required=False, max_length=64)
     exclusivity_territories = TerritoriesField(
