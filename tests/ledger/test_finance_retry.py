@@ -192,3 +192,25 @@ def test_a_billing_with_an_invoice_at_stripe_is_not_sent_again(db, stripe_server
     failed.refresh_from_db()
     assert (failed.status, failed.previous_failures) == ("failed", [])
     assert len(stripe_server.invoices) == 1
+
+
+def test_concurrent_retries_of_one_payout_send_it_again_once(committed_db, stripe_server, gateway):
+    """Eight finance clicks at the same moment: one retry, one new key, one send enqueued."""
+    from tests.portal.world import quiet_celery
+    from tests.threads import in_threads
+
+    failed = failed_payout(gateway, stripe_server)
+
+    def retry(_: int) -> str:
+        try:
+            return str(payout_retry(payout_id=failed.pk).idempotency_key)
+        except Conflict as error:
+            return error.code
+
+    with quiet_celery():
+        outcomes = in_threads(retry)
+    keys = [o for o in outcomes if o != "payout_not_failed"]
+    assert len(keys) == 1, outcomes
+    failed.refresh_from_db()
+    assert (failed.status, str(failed.idempotency_key)) == ("pending", keys[0])
+    assert len(failed.previous_failures) == 1
