@@ -27,6 +27,20 @@ function poll(element) {
   window.setTimeout(tick, interval);
 }
 
+// A table wider than a phone scrolls sideways inside its .table-wrap: keyboard users must be able
+// to reach it (focusable) and screen readers to name it (the table's caption or the heading above).
+function labelScrollRegion(wrap) {
+  if (wrap.hasAttribute("tabindex")) return;
+  const caption = wrap.querySelector("caption");
+  let heading = wrap.previousElementSibling;
+  while (heading && !/^H[1-6]$/.test(heading.tagName)) heading = heading.previousElementSibling;
+  const name = (caption || heading || document.querySelector("h1"))?.textContent.trim() || "Table";
+  wrap.setAttribute("tabindex", "0");
+  wrap.setAttribute("role", "region");
+  wrap.setAttribute("aria-label", name);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-poll]").forEach(poll);
+  document.querySelectorAll(".table-wrap").forEach(labelScrollRegion);
 });
