@@ -3,9 +3,13 @@ key reports a use to the API, and the brand finds last month's invoice and downl
 
 from __future__ import annotations
 
+import pytest
+
 from accounts.models import BrandAPIKey
+from accounts.services import brand_api_key_create
 from ledger.models import Invoice, UsageEvent
 from tests.portal.conftest import browser_login, shot
+from tests.portal.test_accessibility import _problems
 from tests.portal.world import build_world
 
 
@@ -85,3 +89,28 @@ def test_brand_sees_last_months_invoice_and_downloads_the_pdf(page, phone_page):
     shot(phone_page, "brand-invoice-phone")
     width = phone_page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_brand_pages_off_the_menu_have_no_serious_accessibility_violations(page, viewport):
+    if viewport == "phone":
+        page.set_viewport_size({"width": 390, "height": 844})
+    world = build_world()
+    invoice = Invoice.objects.get(brand=world.atelier)
+    key, _ = brand_api_key_create(brand=world.atelier, name="erp")
+    browser_login(page, world.atelier_user)
+    problems: list[str] = []
+    for url in (
+        "/brand/licenses/new/",
+        f"/brand/invoices/{invoice.pk}/",
+        f"/brand/api-keys/{key.prefix}/revoke/",
+        "/brand/api-keys/new/",
+    ):
+        page.goto(url)
+        problems += _problems(page)
+    # A form sent back with errors.
+    page.goto("/brand/licenses/new/")
+    page.get_by_role("button", name="Send the request").click()
+    page.wait_for_load_state()
+    problems += _problems(page)
+    assert problems == [], "\n".join(problems)

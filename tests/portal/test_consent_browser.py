@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ledger.models import Asset, ConsentVersion
 from tests.portal.conftest import browser_login, shot
+from tests.portal.test_accessibility import _problems
 from tests.portal.world import build_world
 
 
@@ -63,3 +64,20 @@ def test_talent_approves_an_asset_and_agency_reads_consent(page, phone_page):
     shot(phone_page, "agency-consent-phone")
     width = phone_page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
+
+
+def test_consent_pages_off_the_menu_have_no_serious_accessibility_violations(page):
+    world = build_world()
+    browser_login(page, world.ana.user)
+    problems: list[str] = []
+    for url in (
+        f"/talent/consent/{world.ana_twin.pk}/",
+        f"/talent/consent/{world.ana_twin.pk}/revoke/",
+    ):
+        page.goto(url)
+        problems += _problems(page)
+    page.context.clear_cookies()
+    browser_login(page, world.agency_user)
+    page.goto(f"/agency/consent/{world.ana_twin.pk}/")
+    problems += _problems(page)
+    assert problems == [], "\n".join(problems)
