@@ -173,6 +173,8 @@ LEDGER_CLOSE_CHUNK = env.int("LEDGER_CLOSE_CHUNK", default=200)
 # Connections working off a close's chunks at once (threads of the process running the close).
 LEDGER_CLOSE_WORKERS = env.int("LEDGER_CLOSE_WORKERS", default=2)
 LEDGER_MINIMUM_PAYOUT = env("LEDGER_MINIMUM_PAYOUT", default="25.00")
+# The platform's fee on licenses a brand requests in the portal (percent of every amount).
+PORTAL_PLATFORM_FEE_PCT = env("PORTAL_PLATFORM_FEE_PCT", default="10")
 
 # Stripe (ledger/gateways/stripe.py). An empty secret key: Stripe is not configured and the
 # gateway refuses calls. STRIPE_API_BASE points the client elsewhere (tests: a local fake);
@@ -216,6 +218,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # django-axes logs every login at INFO; failures and lockouts (WARNING) are what matter.
+    "loggers": {"axes": {"level": env("AXES_LOG_LEVEL", default="WARNING")}},
 }
 
 AUTHENTICATION_BACKENDS = [

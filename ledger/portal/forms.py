@@ -19,9 +19,13 @@ from ledger.money import Money, currency_choices
 from ledger.services.licensing import Terms
 from ledger.vocabulary import CHANNELS, CONTEXT_CATEGORIES, UseKind
 
+
 # The platform's share of a license a brand requests from the portal. The API lets the caller
 # name it; on a brand's form it is the platform's published fee, not something to haggle over.
-PLATFORM_FEE_PCT = Decimal(str(getattr(settings, "PORTAL_PLATFORM_FEE_PCT", "10")))
+def platform_fee_pct() -> Decimal:
+    """The platform's fee on portal license requests (settings.PORTAL_PLATFORM_FEE_PCT)."""
+    return Decimal(settings.PORTAL_PLATFORM_FEE_PCT)
+
 
 _SPLIT = re.compile(r"[\s,;]+")
 
@@ -302,7 +306,7 @@ class LicenseRequestForm(forms.Form):
             starts_at=datetime.combine(data["starts_on"], time.min, tzinfo=UTC),
             ends_at=datetime.combine(data["ends_on"], time(23, 59, 59), tzinfo=UTC),
             rates=rates,
-            platform_fee_pct=PLATFORM_FEE_PCT,
+            platform_fee_pct=platform_fee_pct(),
             sell_off_days=data["sell_off_days"],
             exclusive=data["exclusive"],
             exclusivity_category=data["exclusivity_category"],

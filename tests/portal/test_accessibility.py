@@ -5,22 +5,9 @@ landmarks...), at desktop and phone widths."""
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
-from tests.portal.conftest import browser_login
+from tests.portal.conftest import accessibility_problems, browser_login
 from tests.portal.world import build_world
-
-BLOCKING = {"serious", "critical"}
-
-
-def _problems(page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{page.url}: {v['id']} ({v['impact']}): {v['help']} — "
-        + "; ".join(node["target"][0] for node in v["nodes"][:3])
-        for v in results.response["violations"]
-        if v["impact"] in BLOCKING
-    ]
 
 
 def _menu_urls(page) -> list[str]:
@@ -29,7 +16,7 @@ def _menu_urls(page) -> list[str]:
 
 def test_login_page_has_no_serious_violations(page):
     page.goto("/login/")
-    assert _problems(page) == []
+    assert accessibility_problems(page) == []
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
@@ -45,7 +32,7 @@ def test_every_menu_page_of_every_role_has_no_serious_violations(page, viewport)
         assert len(urls) >= 2, (user.email, urls)
         for url in urls:
             page.goto(url)
-            problems += _problems(page)
+            problems += accessibility_problems(page)
     assert problems == [], "\n".join(problems)
 
 
@@ -55,6 +42,6 @@ def test_the_check_finds_what_it_looks_for(page):
         '<html lang="en"><body><main><input type="text">'
         '<p style="color:#ccc;background:#fff">faint</p></main></body></html>'
     )
-    found = " ".join(_problems(page))
+    found = " ".join(accessibility_problems(page))
     assert "label" in found
     assert "color-contrast" in found

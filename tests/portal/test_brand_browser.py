@@ -8,8 +8,7 @@ import pytest
 from accounts.models import BrandAPIKey
 from accounts.services import brand_api_key_create
 from ledger.models import Invoice, UsageEvent
-from tests.portal.conftest import browser_login, shot
-from tests.portal.test_accessibility import _problems
+from tests.portal.conftest import accessibility_problems, browser_login, shot
 from tests.portal.world import build_world
 
 
@@ -107,10 +106,10 @@ def test_brand_pages_off_the_menu_have_no_serious_accessibility_violations(page,
         "/brand/api-keys/new/",
     ):
         page.goto(url)
-        problems += _problems(page)
+        problems += accessibility_problems(page)
     # A form sent back with errors.
     page.goto("/brand/licenses/new/")
     page.get_by_role("button", name="Send the request").click()
     page.wait_for_load_state()
-    problems += _problems(page)
+    problems += accessibility_problems(page)
     assert problems == [], "\n".join(problems)

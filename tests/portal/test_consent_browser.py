@@ -4,8 +4,7 @@ what revoking would do before anything happens."""
 from __future__ import annotations
 
 from ledger.models import Asset, ConsentVersion
-from tests.portal.conftest import browser_login, shot
-from tests.portal.test_accessibility import _problems
+from tests.portal.conftest import accessibility_problems, browser_login, shot
 from tests.portal.world import build_world
 
 
@@ -75,9 +74,9 @@ def test_consent_pages_off_the_menu_have_no_serious_accessibility_violations(pag
         f"/talent/consent/{world.ana_twin.pk}/revoke/",
     ):
         page.goto(url)
-        problems += _problems(page)
+        problems += accessibility_problems(page)
     page.context.clear_cookies()
     browser_login(page, world.agency_user)
     page.goto(f"/agency/consent/{world.ana_twin.pk}/")
-    problems += _problems(page)
+    problems += accessibility_problems(page)
     assert problems == [], "\n".join(problems)

@@ -23,11 +23,11 @@ from ledger.exports import invoice_pdf
 from ledger.models import Twin
 from ledger.portal.access import BRAND, portal_view
 from ledger.portal.forms import (
-    PLATFORM_FEE_PCT,
     ApiKeyForm,
     LicenseRequestForm,
     UsageFilterForm,
     add_domain_error,
+    platform_fee_pct,
 )
 from ledger.portal.licensing_views import describe
 from ledger.selectors.portal import (
@@ -117,7 +117,7 @@ def license_request(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/brand/license_request.html",
-        {"form": form, "platform_fee_pct": PLATFORM_FEE_PCT},
+        {"form": form, "platform_fee_pct": platform_fee_pct()},
         status=status,
     )
 
