@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import uuid
 from datetime import timedelta
@@ -14,8 +15,17 @@ from django.db import transaction
 from django.db.models import Sum
 from django.urls import reverse
 
+from accounts.models import Talent
 from ledger.merkle import verify_inclusion_proof
-from ledger.models import Coverage, LedgerAccount, Payout, Posting, Statement, UsageEvent
+from ledger.models import (
+    Coverage,
+    LedgerAccount,
+    Payout,
+    Posting,
+    Statement,
+    StripeEvent,
+    UsageEvent,
+)
 from ledger.money import Money
 from ledger.services.charges import advance_charge_within
 from ledger.services.sealing import seal_blocks
@@ -356,6 +366,39 @@ def test_payout_history_shows_status_failure_reason_and_sandbox(client, world):
     assert "account_closed" not in _html(
         login(client, world.ben.user).get(reverse("talent:payouts"))
     )
+
+
+def test_a_bank_payout_returned_by_the_bank_shows_with_its_reason_to_its_payee_only(client, world):
+    """As stored by the `payout.failed` webhook (the flow itself: tests/ledger/test_stripe_webhooks)."""
+    Talent.objects.filter(pk=world.ana.pk).update(stripe_account_id="acct_ana")
+    body = {
+        "id": "evt_bank_1",
+        "type": "payout.failed",
+        "account": "acct_ana",
+        "data": {
+            "object": {
+                "id": "po_ana_1",
+                "amount": 12_345,
+                "currency": "eur",
+                "failure_code": "account_closed",
+                "failure_message": "The bank account has been closed.",
+            }
+        },
+    }
+    StripeEvent.objects.create(
+        stripe_id="evt_bank_1",
+        type="payout.failed",
+        account="acct_ana",
+        object_id="po_ana_1",
+        created=world.now,
+        body=json.dumps(body),
+        received_at=world.now,
+        status=StripeEvent.Status.PROCESSED,
+    )
+    html = _html(login(client, world.ana.user).get(reverse("talent:payouts")))
+    assert "Returned by the bank" in html and "The bank account has been closed." in html
+    assert "po_ana_1" in html and _eur(12_345) in html
+    assert "po_ana_1" not in _html(login(client, world.ben.user).get(reverse("talent:payouts")))
 
 
 # -- access ------------------------------------------------------------------------------------

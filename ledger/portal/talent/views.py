@@ -38,6 +38,7 @@ from ledger.periods import Period
 from ledger.portal.access import TALENT, portal_view
 from ledger.portal.charts import Bar, column_chart, row_chart
 from ledger.portal.talent.earnings_forms import UsesFilterForm
+from ledger.selectors.bank_payouts import bank_payouts_of
 from ledger.selectors.earnings import (
     earnings_by_brand,
     earnings_by_month,
@@ -372,6 +373,9 @@ def payouts_page(request: HttpRequest, role: str, *, status: int = 200) -> HttpR
         {"party": party, "sandbox": is_sandbox_id(party.stripe_account_id)}
         for party in _parties(request, role)
     ]
+    bank_payouts = bank_payouts_of(
+        stripe_accounts=[item["party"].stripe_account_id for item in parties]
+    )
     return render(
         request,
         "portal/talent/payouts.html",
@@ -379,6 +383,7 @@ def payouts_page(request: HttpRequest, role: str, *, status: int = 200) -> HttpR
             role,
             parties=parties,
             payouts=payouts,
+            bank_payouts=bank_payouts[:100],
             stripe_configured=stripe_gateway().configured,
             expired="expired" in request.GET,
         ),
