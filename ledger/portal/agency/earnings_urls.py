@@ -1,30 +1,8 @@
-"""Dashboard, uses, statements, verification and payouts. Menu entries: NAV."""
+"""The talent's money and uses pages, over the agency's talents. Menu entries: NAV."""
 
-from django.urls import path
+from ledger.portal.talent.earnings_urls import earnings_nav, earnings_urlpatterns
 
 from . import views
 
-urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("uses/", views.uses, name="uses"),
-    path("uses/csv/", views.uses_csv, name="uses-csv"),
-    path("uses/refused/", views.refused, name="refused"),
-    path("uses/<int:event_id>/verify/", views.verify, name="verify"),
-    path("statements/", views.statements, name="statements"),
-    path("statements/<int:statement_id>/", views.statement, name="statement"),
-    path(
-        "statements/<int:statement_id>/<str:file_type>/",
-        views.statement_file,
-        name="statement-file",
-    ),
-    path("payouts/", views.payouts, name="payouts"),
-    path("payouts/connect/", views.connect, name="payouts-connect"),
-    path("payouts/return/", views.connected, name="payouts-return"),
-]
-
-NAV = [
-    ("Dashboard", "agency:dashboard"),
-    ("Uses", "agency:uses"),
-    ("Statements", "agency:statements"),
-    ("Payouts", "agency:payouts"),
-]
+urlpatterns = earnings_urlpatterns(views)
+NAV = earnings_nav("agency")

@@ -149,15 +149,16 @@ def _uses_form(request: HttpRequest, role: str) -> UsesFilterForm:
     return UsesFilterForm(request.GET, brands=brands, licenses=licenses)
 
 
+def _bad_filters(request: HttpRequest, role: str, form: UsesFilterForm) -> HttpResponse:
+    """The feed's form again with its errors (400), and no rows."""
+    context = _context(role, form=form, tab="uses")
+    return render(request, "portal/talent/uses.html", context, status=400)
+
+
 def uses_page(request: HttpRequest, role: str) -> HttpResponse:
     form = _uses_form(request, role)
     if not form.is_valid():
-        return render(
-            request,
-            "portal/talent/uses.html",
-            _context(role, form=form, tab="uses"),
-            status=400,
-        )
+        return _bad_filters(request, role, form)
     feed = usage_feed(viewer=request.viewer, role=role, filters=form.feed_filters())
     paginator = Paginator(feed, USES_PER_PAGE)
     number = form.cleaned_data.get("page") or 1
@@ -181,12 +182,7 @@ def uses_page(request: HttpRequest, role: str) -> HttpResponse:
 def uses_csv_page(request: HttpRequest, role: str) -> HttpResponse:
     form = _uses_form(request, role)
     if not form.is_valid():
-        return render(
-            request,
-            "portal/talent/uses.html",
-            _context(role, form=form, tab="uses"),
-            status=400,
-        )
+        return _bad_filters(request, role, form)
     feed = usage_feed(viewer=request.viewer, role=role, filters=form.feed_filters()).select_related(
         "twin__talent"
     )
