@@ -44,6 +44,7 @@ from ledger.models import (
 from ledger.money import Money
 from ledger.services.journal import Leg, journal_post_within
 from ledger.services.postings import AccountCache
+from ledger.services.queueing import send_after_commit
 
 Status = InvoiceBilling.Status
 Section = DocumentLine.Section
@@ -94,15 +95,7 @@ def invoice_billings_queue_within(
         ]
     )
     if billings:
-        ids = [billing.pk for billing in billings]
-
-        def enqueue() -> None:
-            from ledger.tasks import invoice_send as task
-
-            for billing_id in ids:
-                task.delay(billing_id)
-
-        transaction.on_commit(enqueue)
+        send_after_commit("invoice_send", [billing.pk for billing in billings])
     return billings
 
 
@@ -285,13 +278,7 @@ def invoice_billing_retry(*, billing_id: int, now: datetime | None = None) -> In
             previous_failures=history,
             updated_at=now,
         )
-
-        def enqueue() -> None:
-            from ledger.tasks import invoice_send as task
-
-            task.delay(billing_id)
-
-        transaction.on_commit(enqueue)
+        send_after_commit("invoice_send", [billing_id])
     billing.refresh_from_db()
     return billing
 

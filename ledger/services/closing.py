@@ -48,6 +48,7 @@ from ledger.services.documents import (
     invoices_issue_within,
     statements_issue_within,
 )
+from ledger.services.queueing import send_after_commit
 from ledger.services.sealing import committed_watermark
 
 Phase = CloseRun.Phase
@@ -96,12 +97,9 @@ def period_close_start(
     written then. Asking again returns the same run and enqueues it again, which is harmless:
     the task resumes a run, or finds it done (one close at a time under the advisory lock).
     """
-    from ledger.tasks import period_close  # tasks import the services: imported when used
-
     run = period_close_request(period=period, requested_by=requested_by, now=now)
     if run.status != Status.DONE:
-        run_id = run.pk
-        transaction.on_commit(lambda: period_close.delay(run_id))
+        send_after_commit("period_close", [run.pk])
     return run
 
 

@@ -31,6 +31,7 @@ from ledger.models import JournalTransaction, LedgerAccount, Payout, Statement
 from ledger.money import Money
 from ledger.services.journal import Leg, journal_post_within
 from ledger.services.postings import AccountCache
+from ledger.services.queueing import send_after_commit
 
 
 def payouts_queue_within(
@@ -52,15 +53,7 @@ def payouts_queue_within(
         ]
     )
     if payouts:
-        ids = [payout.pk for payout in payouts]
-
-        def enqueue() -> None:
-            from ledger.tasks import payout_send as task
-
-            for payout_id in ids:
-                task.delay(payout_id)
-
-        transaction.on_commit(enqueue)
+        send_after_commit("payout_send", [payout.pk for payout in payouts])
     return payouts
 
 
@@ -185,12 +178,6 @@ def payout_retry(*, payout_id: int, now: datetime | None = None) -> Payout:
             failure_message="",
             previous_failures=history,
         )
-
-        def enqueue() -> None:
-            from ledger.tasks import payout_send as task
-
-            task.delay(payout_id)
-
-        transaction.on_commit(enqueue)
+        send_after_commit("payout_send", [payout_id])
     payout.refresh_from_db()
     return payout
