@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.db.models import QuerySet
+
 from ledger.models import StripeEvent
 
 BANK_PAYOUT_EVENTS = ("payout.paid", "payout.failed")
@@ -39,11 +41,24 @@ def bank_payouts_of(*, stripe_accounts: Iterable[str]) -> list[BankPayout]:
     accounts = [account for account in stripe_accounts if account]
     if not accounts:
         return []
-    events = StripeEvent.objects.filter(
-        account__in=accounts, type__in=BANK_PAYOUT_EVENTS, status=StripeEvent.Status.PROCESSED
-    ).order_by("created", "pk")
+    return _latest(_processed().filter(account__in=accounts))
+
+
+def bank_payouts_returned() -> list[BankPayout]:
+    """For finance: every payee's bank payout whose latest state is returned by the bank."""
+    failed = _processed().filter(type="payout.failed").values("object_id")
+    return [p for p in _latest(_processed().filter(object_id__in=failed)) if p.failed]
+
+
+def _processed() -> QuerySet[StripeEvent]:
+    return StripeEvent.objects.filter(
+        type__in=BANK_PAYOUT_EVENTS, status=StripeEvent.Status.PROCESSED
+    ).exclude(account="")
+
+
+def _latest(events: QuerySet[StripeEvent]) -> list[BankPayout]:
     latest: dict[str, BankPayout] = {}
-    for event in events:  # oldest first: a later event about the same payout replaces it
+    for event in events.order_by("created", "pk"):  # a later event about a payout replaces it
         payout = json.loads(event.body)["data"]["object"]
         arrival = payout.get("arrival_date")
         latest[event.object_id] = BankPayout(

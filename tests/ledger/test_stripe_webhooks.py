@@ -12,7 +12,7 @@ from accounts.models import Talent
 from ledger.gateways.stripe import StripeGateway
 from ledger.models import JournalTransaction, LedgerAccount, Payout, Statement, StripeEvent
 from ledger.periods import Period
-from ledger.selectors.bank_payouts import bank_payouts_of
+from ledger.selectors.bank_payouts import bank_payouts_of, bank_payouts_returned
 from ledger.services.closing import period_close_execute, period_close_request
 from ledger.services.payouts import payout_send
 from tests.ledger.scenario import scenario
@@ -192,6 +192,7 @@ def test_a_bank_payout_failure_is_recorded_for_the_payee_with_the_banks_reason(
     stripe_server.pay_payout(payout.id)
     stripe_server.deliver_events()
     assert [p.status for p in bank_payouts_of(stripe_accounts=[account.id])] == ["paid"]
+    assert bank_payouts_returned() == []
 
     stripe_server.fail_payout(payout.id, code="account_closed")
     stripe_server.deliver_events()
@@ -200,6 +201,7 @@ def test_a_bank_payout_failure_is_recorded_for_the_payee_with_the_banks_reason(
     assert failed.failure_code == "account_closed"
     assert "closed" in failed.failure_message
     assert bank_payouts_of(stripe_accounts=["acct_someone_else"]) == []
+    assert [p.stripe_id for p in bank_payouts_returned()] == [payout.id]
     assert JournalTransaction.objects.count() == journal_before
     payout_events = StripeEvent.objects.filter(type__in=["payout.paid", "payout.failed"])
     assert sorted(payout_events.values_list("type", "status")) == [

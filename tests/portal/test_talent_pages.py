@@ -368,7 +368,7 @@ def test_payout_history_shows_status_failure_reason_and_sandbox(client, world):
     )
 
 
-def test_a_bank_payout_returned_by_the_bank_shows_with_its_reason_to_its_payee_only(client, world):
+def test_a_bank_payout_returned_by_the_bank_shows_to_its_payee_and_finance_only(client, world):
     """As stored by the `payout.failed` webhook (the flow itself: tests/ledger/test_stripe_webhooks)."""
     Talent.objects.filter(pk=world.ana.pk).update(stripe_account_id="acct_ana")
     body = {
@@ -399,6 +399,9 @@ def test_a_bank_payout_returned_by_the_bank_shows_with_its_reason_to_its_payee_o
     assert "Returned by the bank" in html and "The bank account has been closed." in html
     assert "po_ana_1" in html and _eur(12_345) in html
     assert "po_ana_1" not in _html(login(client, world.ben.user).get(reverse("talent:payouts")))
+    finance = _html(login(client, world.finance).get(reverse("finance:payouts")))
+    assert "po_ana_1" in finance and "acct_ana" in finance
+    assert "The bank account has been closed." in finance
 
 
 # -- access ------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from ledger.errors import DomainError, InvalidInput
 from ledger.models import CloseRun, Payout, VerificationRun
 from ledger.periods import Period
 from ledger.portal.access import FINANCE, portal_view
+from ledger.selectors.bank_payouts import bank_payouts_returned
 from ledger.selectors.finance import (
     billings_for_finance,
     close_runs,
@@ -120,6 +121,7 @@ def _payouts_page(request: HttpRequest, *, error: str = "", status: int = 200) -
             "filters": filters,
             "page": _page(request, payouts_for_finance(status=chosen.get("status", ""))),
             "billings": billings_for_finance(status=chosen.get("billing_status", ""))[:PAGE_SIZE],
+            "bank_payouts_returned": bank_payouts_returned()[:PAGE_SIZE],
             "error": error,
         },
         status=status,
