@@ -205,8 +205,11 @@ def test_invoice_list_detail_and_pdf(client, world):
     detail = client.get(reverse("brand:invoice", args=[invoice.pk]))
     assert detail.status_code == 200
     text = detail.content.decode()
-    assert "Lines" in text and "generation" in text
+    assert "Lines" in text and "Generation" in text
     assert "badge-sandbox" not in text  # not sent anywhere yet (the world's tasks are not run)
+    # Each line opens to the uses it sums, with the rate in words (no link to the talent's proof).
+    assert "prev-a-imp" in text and "12,000 impressions at €3.33 per 1,000" in text
+    assert "/verify/" not in text
     pdf = client.get(reverse("brand:invoice-pdf", args=[invoice.pk]))
     assert pdf.status_code == 200
     assert pdf["Content-Type"] == "application/pdf"

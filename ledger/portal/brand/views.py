@@ -22,6 +22,7 @@ from ledger.errors import DomainError
 from ledger.exports import invoice_pdf
 from ledger.models import Twin
 from ledger.portal.access import BRAND, portal_view
+from ledger.portal.documents import line_groups
 from ledger.portal.forms import (
     ApiKeyForm,
     LicenseRequestForm,
@@ -169,7 +170,7 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
         {
             "invoice": invoice,
             "billing": billing_of(invoice),
-            "lines": invoice.lines.select_related("license__twin").order_by("position"),
+            "groups": line_groups(invoice),
         },
     )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from functools import wraps
 from typing import Any
 
@@ -24,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Agency, Talent
 from ledger.exports import statement_csv, statement_pdf
-from ledger.exports.common import document_lines, kind_label, statement_title, waterfall
+from ledger.exports.common import statement_title, waterfall
 from ledger.gateways.sandbox import is_sandbox_id
 from ledger.gateways.stripe import (
     PermanentStripeError,
@@ -37,6 +36,7 @@ from ledger.money import Money
 from ledger.periods import Period
 from ledger.portal.access import TALENT, portal_view
 from ledger.portal.charts import Bar, column_chart, row_chart
+from ledger.portal.documents import line_groups
 from ledger.portal.talent.earnings_forms import UsesFilterForm
 from ledger.selectors.bank_payouts import bank_payouts_of
 from ledger.selectors.earnings import (
@@ -49,7 +49,6 @@ from ledger.selectors.earnings import (
     viewer_as,
 )
 from ledger.selectors.proofs import NotSealedYet, journal_inclusion_proof
-from ledger.selectors.statements import line_entries
 from ledger.selectors.usage_feed import (
     feed_choices,
     refused_feed,
@@ -227,21 +226,7 @@ def statements_page(request: HttpRequest, role: str) -> HttpResponse:
 
 def statement_page(request: HttpRequest, role: str, statement_id: int) -> HttpResponse:
     statement = _statement(request, role, statement_id)
-    groups: list[dict[str, Any]] = []
-    for line in document_lines(statement):
-        entries = [
-            {**entry, "rate": describe_rating(entry["rating"], statement.currency)}
-            for entry in line_entries(line)
-        ]
-        row = {
-            "line": line,
-            "label": kind_label(line.kind, line.transaction_kind),
-            "entries": entries,
-        }
-        if not groups or groups[-1]["license"] != line.license:
-            groups.append({"license": line.license, "lines": [], "total": 0})
-        groups[-1]["lines"].append(row)
-        groups[-1]["total"] += line.amount_minor
+    groups = line_groups(statement)
     payout = Payout.objects.filter(statement=statement).first()
     return render(
         request,
@@ -275,58 +260,6 @@ def statement_download(
     filename = f"{statement.display_number}.{file_type}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-def describe_rating(rating: dict[str, Any], currency: str) -> str:
-    """How an entry was priced, in words ("tier 1: 3 x €40.00"), from the use's rating lines or
-    the charge's figures. Unknown keys are listed as they are, so nothing is hidden."""
-
-    def m(minor: Any) -> str:
-        return Money(int(minor), currency).display()
-
-    parts = []
-    for line in rating.get("lines", []):
-        rate = line.get("rate")
-        if rate == "per_asset":
-            parts.append(
-                f"per asset, tier {line['tier']}: {line['units']} x {m(line['unit_minor'])}"
-            )
-        elif rate == "per_publication":
-            parts.append(
-                f"per publication ({line['channel']}): {line['units']} x {m(line['unit_minor'])}"
-            )
-        elif rate == "cpm":
-            parts.append(
-                f"CPM ({line['channel']}): {line['impressions']:,} impressions at "
-                f"{m(line['cpm_minor'])} per 1,000"
-            )
-        elif rate == "revenue_share":
-            parts.append(f"revenue share: {_pct(line['pct'])} of {m(line['sale_amount_minor'])}")
-        elif rate == "none":
-            parts.append("no usage rate (covered by fees)")
-    if "lines" in rating:
-        parts.append(
-            f"terms v{rating.get('license_version')}, "
-            f"agency {_pct(rating.get('agency_commission_pct'))}, "
-            f"platform {_pct(rating.get('platform_fee_pct'))}"
-        )
-        return "; ".join(parts)
-    for key, value in sorted(rating.items()):
-        if key.endswith("_minor") and isinstance(value, int):
-            parts.append(f"{key.removesuffix('_minor').replace('_', ' ')} {m(value)}")
-        else:
-            parts.append(f"{key.replace('_', ' ')} {value}")
-    return "; ".join(parts)
-
-
-def _pct(value: Any) -> str:
-    """ "20.0000" -> "20%" (exact: Decimal, never a float)."""
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return f"{value}%"
-    text = f"{number.normalize():f}"
-    return f"{text}%"
 
 
 # -- verify ------------------------------------------------------------------------------------
