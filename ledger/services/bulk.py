@@ -2,12 +2,15 @@
 
 Django's bulk_create spends most of its time preparing each value; COPY sends the rows as they
 are. Used only for append-only rows built by services, so there are no save() hooks to skip.
+A few rows (a single use) go as one INSERT instead: COPY costs two round trips to the server
+(start, then data and end), an INSERT one, and at that size the round trips are the cost.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import cache
+from itertools import chain, islice
 from typing import Any, TypeVar
 
 from django.db import connection, models
@@ -23,14 +26,25 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
     for all open writers of the table — the sealer's SHARE ROW EXCLUSIVE lock — also waits for
     these ids to commit or vanish. Without it a sealer could pass over them.
     """
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE")
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, count],
-        )
-        return [row[0] for row in cursor.fetchall()]
+    return allocate_ids_for((model, count))[0]
+
+
+def allocate_ids_for(*wanted: tuple[type[models.Model], int]) -> list[list[int]]:
+    """`allocate_ids` for several tables in one round trip: the ids of each, in order."""
+    # ledger_allocate_ids (migration 0020) locks the table, then draws from its sequence.
+    asked = [(model._meta.db_table, count) for model, count in wanted if count]
+    drawn: list[list[int]] = []
+    if asked:
+        select = ", ".join(["ARRAY(SELECT ledger_allocate_ids(%s, %s))"] * len(asked))
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {select}", [value for pair in asked for value in pair])
+            drawn = list(cursor.fetchone())
+    found = iter(drawn)
+    return [next(found) if count else [] for _, count in wanted]
+
+
+# Up to this many rows are sent as one INSERT; more are streamed with COPY.
+INSERT_AT_MOST = 16
 
 
 def copy_rows(
@@ -41,7 +55,13 @@ def copy_rows(
     columns = [meta.get_field(name) for name in fields]
     json_at = [i for i, field in enumerate(columns) if isinstance(field, models.JSONField)]
     names = ", ".join(connection.ops.quote_name(field.column) for field in columns)
-    sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({names}) FROM STDIN"
+    table = connection.ops.quote_name(meta.db_table)
+    rows = iter(rows)
+    first = list(islice(rows, INSERT_AT_MOST + 1))
+    if len(first) <= INSERT_AT_MOST:
+        _insert_rows(table, names, len(columns), json_at, first)
+        return
+    sql = f"COPY {table} ({names}) FROM STDIN"
     # The raw psycopg cursor bypasses Django's error translation: wrap it, so that a duplicate
     # raises django.db.IntegrityError like any other write (usage_record_batch retries on it).
     with (
@@ -49,12 +69,28 @@ def copy_rows(
         connection.wrap_database_errors,
         cursor.cursor.copy(sql) as copy,
     ):
-        for row in rows:
+        for row in chain(first, rows):
             if json_at:
                 row = list(row)
                 for i in json_at:
                     row[i] = Jsonb(row[i])
             copy.write_row(row)
+
+
+def _insert_rows(
+    table: str, names: str, width: int, json_at: list[int], rows: list[Sequence[Any]]
+) -> None:
+    if not rows:
+        return
+    values: list[Any] = []
+    for row in rows:
+        row = list(row)
+        for i in json_at:
+            row[i] = Jsonb(row[i])
+        values.extend(row)
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(rows))
+    with connection.cursor() as cursor:  # Django's cursor: a duplicate is an IntegrityError
+        cursor.execute(f"INSERT INTO {table} ({names}) VALUES {placeholders}", values)
 
 
 @cache

@@ -169,13 +169,14 @@ class Entry:
 
 
 def journal_post_batch_within(
-    entries: Sequence[Entry], *, now: datetime | None = None
+    entries: Sequence[Entry], *, now: datetime | None = None, ids: Sequence[int] | None = None
 ) -> list[JournalTransaction]:
     """Post many new transactions with two COPY statements, inside the caller's atomic block.
 
     For bulk writers that keep their own idempotency record (usage events do): every key must be
     new, and a key that is not raises IntegrityError from the unique constraint, which aborts the
-    caller's transaction so it can retry and find its replays.
+    caller's transaction so it can retry and find its replays. `ids`: the transactions' ids,
+    when the caller drew them already with `allocate_ids_for` (one round trip for all its tables).
     """
     if not connection.in_atomic_block:
         raise RuntimeError("journal_post_batch_within must run inside transaction.atomic().")
@@ -183,7 +184,10 @@ def journal_post_batch_within(
         return []
     recorded_at = now or timezone.now()
     bodies = [_checked_body(entry, reverses_id=None) for entry in entries]
-    ids = allocate_ids(JournalTransaction, len(entries))
+    if ids is None:
+        ids = allocate_ids(JournalTransaction, len(entries))
+    elif len(ids) != len(entries):
+        raise ValueError(f"{len(entries)} entries, but {len(ids)} ids.")
     rows = []
     for tx_id, entry, body in zip(ids, entries, bodies, strict=True):
         rows.append(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -36,7 +36,7 @@ from ledger.selectors.licensing import (
     consent_in_force,
     version_in_force,
 )
-from ledger.services.bulk import allocate_ids, build, copy_rows, loaded
+from ledger.services.bulk import allocate_ids_for, build, copy_rows, loaded
 from ledger.services.journal import Entry, journal_post_batch_within, transaction_reverse
 from ledger.services.postings import AccountCache, revenue_legs
 from ledger.validation import SLUG, TERRITORY, covers
@@ -562,16 +562,7 @@ def _counters(flat_from: dict[Key, int]) -> tuple[dict[Key, int], set[Key], dict
     keys = sorted(flat_from)
     if not keys:
         return {}, set(), {}
-    TierCounter.objects.bulk_create(
-        [TierCounter(license_id=lic, period_start=start, units=0) for lic, start in keys],
-        ignore_conflicts=True,
-    )
-    current = {
-        (row.license_id, row.period_start): row.units
-        for row in TierCounter.objects.filter(
-            license_id__in={lic for lic, _ in keys}, period_start__in={p for _, p in keys}
-        )
-    }
+    current = _counters_ensure(keys)
     counters: dict[Key, int] = {}
     locked: set[Key] = set()
     unlocked: dict[Key, int] = {}
@@ -586,6 +577,38 @@ def _counters(flat_from: dict[Key, int]) -> tuple[dict[Key, int], set[Key], dict
     return counters, locked, unlocked
 
 
+# Make the missing counter rows and read them all in one round trip. The SELECT runs on the
+# statement's snapshot: a row the INSERT made is returned by RETURNING, an older row by the
+# SELECT; a row another transaction committed after the snapshot (the INSERT waited for it and
+# did nothing) is in neither, and is read again below.
+_COUNTERS_ENSURE = """
+WITH wanted AS (
+    SELECT * FROM unnest(%(licenses)s::bigint[], %(periods)s::date[]) AS w(license_id, period_start)
+), made AS (
+    INSERT INTO ledger_tiercounter (license_id, period_start, units)
+    SELECT license_id, period_start, 0 FROM wanted
+    ON CONFLICT (license_id, period_start) DO NOTHING
+    RETURNING license_id, period_start, units
+)
+SELECT license_id, period_start, units FROM made
+UNION ALL
+SELECT c.license_id, c.period_start, c.units
+FROM ledger_tiercounter c JOIN wanted w USING (license_id, period_start)
+"""
+
+
+def _counters_ensure(keys: list[Key]) -> dict[Key, int]:
+    """Units so far per (license, period), counter rows made at zero where missing."""
+    params = {"licenses": [lic for lic, _ in keys], "periods": [start for _, start in keys]}
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNTERS_ENSURE, params)
+        current = {(lic, start): units for lic, start, units in cursor.fetchall()}
+    missing = [key for key in keys if key not in current]
+    for lic, start in missing:
+        current[(lic, start)] = TierCounter.objects.get(license_id=lic, period_start=start).units
+    return current
+
+
 def _write(
     brand: Brand,
     plans: list[_Plan],
@@ -595,8 +618,16 @@ def _write(
     now: datetime,
 ) -> None:
     new_assets = sorted((plan.asset for plan in plans if plan.new_asset), key=lambda a: a.asset_ref)
+    # Posted in external_id order, like the usage rows below: two batches sharing keys in
+    # different orders would otherwise deadlock on the journal's idempotency index.
+    priced = sorted(
+        (plan for plan in plans if plan.rated.gross.minor), key=lambda p: p.item.external_id
+    )
+    asset_ids, transaction_ids, event_ids = allocate_ids_for(
+        (Asset, len(new_assets)), (JournalTransaction, len(priced)), (UsageEvent, len(plans))
+    )
     if new_assets:
-        for asset, asset_id in zip(new_assets, allocate_ids(Asset, len(new_assets)), strict=True):
+        for asset, asset_id in zip(new_assets, asset_ids, strict=True):
             asset.id = asset_id
         copy_rows(
             Asset, ASSET_COLUMNS, ([getattr(a, n) for n in ASSET_ATTNAMES] for a in new_assets)
@@ -617,11 +648,6 @@ def _write(
         talents={plan.license.twin.talent_id for plan in plans},
         agencies={plan.version.agency_id for plan in plans if plan.version.agency_id},
     )
-    # Posted in external_id order, like the usage rows below: two batches sharing keys in
-    # different orders would otherwise deadlock on the journal's idempotency index.
-    priced = sorted(
-        (plan for plan in plans if plan.rated.gross.minor), key=lambda p: p.item.external_id
-    )
     entries = [
         Entry(
             kind=JournalTransaction.Kind.USAGE,
@@ -641,10 +667,14 @@ def _write(
         for plan in priced
     ]
     transactions = dict(
-        zip((p.index for p in priced), journal_post_batch_within(entries, now=now), strict=True)
+        zip(
+            (p.index for p in priced),
+            journal_post_batch_within(entries, now=now, ids=transaction_ids),
+            strict=True,
+        )
     )
     events = [_event(brand, plan, transactions.get(plan.index), now) for plan in plans]
-    for event, event_id in zip(events, allocate_ids(UsageEvent, len(events)), strict=True):
+    for event, event_id in zip(events, event_ids, strict=True):
         event.id = event_id
     # Written in external_id order: two batches sharing ids then wait on each other's unique
     # index entries in the same order, instead of deadlocking.

@@ -6,10 +6,13 @@ Each thread closes its connection when done (the test database is dropped at the
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.db.models import Sum
 
 from ledger.errors import Refused
@@ -247,3 +250,58 @@ def test_8_conflicting_exclusive_licenses_approved_at_once_activate_one():
 
     assert sorted(outcomes) == ["active"] + ["refused"] * (THREADS - 1)
     assert License.objects.filter(pk__in=[r.pk for r in rivals], status="active").count() == 1
+
+
+def test_a_counter_row_committed_while_the_use_waits_for_it_is_read_after_the_wait():
+    """The first use of a period makes its counter row and reads it in one statement. When
+    another transaction made that row first and commits while the statement waits for it, the
+    statement's snapshot cannot see it (it is neither made nor older): it is read again.
+
+    Here the other transaction sets the counter past the cheap tier, so the use must be priced
+    at the dearer unit; without the second read, the use fails on the missing row.
+    """
+    s = scenario()  # up to 100 units at 40.00, then 30.00
+    period = USE_AT.date().replace(day=1)
+    inserted, waiting = threading.Event(), threading.Event()
+
+    def other_transaction() -> None:
+        try:
+            with transaction.atomic():
+                TierCounter.objects.create(license=s.license, period_start=period, units=100)
+                inserted.set()
+                assert waiting.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=other_transaction)
+    holder.start()
+    assert inserted.wait(timeout=30)
+
+    def use() -> Outcome:
+        try:
+            return usage_record(brand=s.brand, item=s.item(external_id="late-reader"), now=s.now)
+        finally:
+            connection.close()
+
+    recording: list[Outcome] = []
+    recorder = threading.Thread(target=lambda: recording.append(use()))
+    recorder.start()
+    deadline = time.monotonic() + 30
+    with connection.cursor() as cursor:  # until the use's INSERT waits for the other row
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                break
+            time.sleep(0.01)
+        else:
+            raise AssertionError("the use never waited for the other transaction's row")
+    waiting.set()
+    holder.join(timeout=30)
+    recorder.join(timeout=30)
+
+    assert [o.status for o in recording] == ["accepted"]
+    assert recording[0].event.gross_minor == 3000
+    assert TierCounter.objects.get(license=s.license, period_start=period).units == 101
