@@ -45,17 +45,13 @@ class BrandAPIKeyAuthentication(authentication.BaseAuthentication):
         raw = self.key_parser.get_from_authorization(request)
         if raw is None:
             return None
-        from accounts.models import BrandAPIKey  # models load after DRF's settings
+        from ledger.selectors.api_keys import api_key_by_prefix  # models load after DRF
 
         raw = raw.strip()
         prefix, dot, _ = raw.partition(".")
         key = None
         if dot and len(raw) <= 200:
-            key = (
-                BrandAPIKey.objects.filter(prefix=prefix, revoked=False)
-                .select_related("brand")
-                .first()
-            )
+            key = api_key_by_prefix(prefix)
         if key is None or key.has_expired or not key.is_valid(raw):
             raise exceptions.AuthenticationFailed(
                 "Unknown, revoked or expired API key.", code="invalid_api_key"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from ledger.models import ConsentVersion, LicenseVersion
+from accounts.models import Agency
+from ledger.models import ConsentVersion, LicenseActivation, LicenseVersion
+from ledger.selectors.rows import cache_relation, fetch, select_list
 
 
 def effective_from(version: LicenseVersion, *, activated_at: datetime) -> datetime:
@@ -14,13 +16,26 @@ def effective_from(version: LicenseVersion, *, activated_at: datetime) -> dateti
 
 
 def activated_versions(license_ids: Iterable[int]) -> dict[int, list[LicenseVersion]]:
-    """Activated versions per license, newest version first."""
+    """Activated versions per license, newest version first (activation and agency loaded).
+
+    Read on every reported use: hand-written SQL (ledger.selectors.rows).
+    """
+    rows = fetch(
+        f"SELECT {select_list(LicenseVersion, 'v')}, {select_list(LicenseActivation, 'a')}, "
+        f"{select_list(Agency, 'g')} "
+        "FROM ledger_licenseversion v JOIN ledger_licenseactivation a ON a.version_id = v.id "
+        "LEFT JOIN accounts_agency g ON g.id = v.agency_id "
+        "WHERE v.license_id = ANY(%s::bigint[]) ORDER BY v.license_id, v.version DESC",
+        [list(license_ids)],
+        LicenseVersion,
+        LicenseActivation,
+        Agency,
+    )
     by_license: dict[int, list[LicenseVersion]] = {}
-    for version in (
-        LicenseVersion.objects.filter(license_id__in=list(license_ids), activation__isnull=False)
-        .select_related("activation", "agency")
-        .order_by("license_id", "-version")
-    ):
+    for version, activation, agency in rows:
+        cache_relation(activation, "version", version)
+        cache_relation(version, "activation", activation)
+        cache_relation(version, "agency", agency)
         by_license.setdefault(version.license_id, []).append(version)
     return by_license
 
@@ -70,11 +85,17 @@ def versions_in_force_between(
 
 
 def consent_history(twin_ids: Iterable[int]) -> dict[int, list[ConsentVersion]]:
-    """Consent versions per twin, the one in force latest first."""
+    """Consent versions per twin, the one in force latest first (read on every reported use:
+    hand-written SQL, see ledger.selectors.rows)."""
+    rows = fetch(
+        f"SELECT {select_list(ConsentVersion, 'c')} FROM ledger_consentversion c "
+        "WHERE c.twin_id = ANY(%s::bigint[]) "
+        "ORDER BY c.twin_id, c.effective_from DESC, c.version DESC",
+        [list(twin_ids)],
+        ConsentVersion,
+    )
     by_twin: dict[int, list[ConsentVersion]] = {}
-    for version in ConsentVersion.objects.filter(twin_id__in=list(twin_ids)).order_by(
-        "twin_id", "-effective_from", "-version"
-    ):
+    for (version,) in rows:
         by_twin.setdefault(version.twin_id, []).append(version)
     return by_twin
 

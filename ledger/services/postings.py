@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Q
-
 from accounts.models import Agency, Brand, Talent
 from ledger.models import LedgerAccount
 from ledger.money import Money, split
+from ledger.selectors.rows import fetch, select_list
 from ledger.services.accounts import ledger_account_get_or_create
 from ledger.services.journal import Leg
 
@@ -29,14 +28,30 @@ class AccountCache:
         talents: set[int],
         agencies: set[int],
     ) -> None:
-        """Fetch the accounts a batch will post to in one query (missing ones are made by get)."""
-        rows = LedgerAccount.objects.filter(currency__in=currencies).filter(
-            Q(kind=Kind.BRAND_RECEIVABLE, brand_id__in=brands)
-            | Q(kind=Kind.TALENT_PAYABLE, talent_id__in=talents)
-            | Q(kind=Kind.AGENCY_PAYABLE, agency_id__in=agencies)
-            | Q(kind=Kind.PLATFORM_REVENUE)
+        """Fetch the accounts a batch will post to in one query (missing ones are made by get).
+
+        Read on every reported use: hand-written SQL (ledger.selectors.rows).
+        """
+        rows = fetch(
+            f"SELECT {select_list(LedgerAccount, 'a')} FROM ledger_ledgeraccount a "
+            "WHERE a.currency = ANY(%(currencies)s) AND ("
+            "   (a.kind = %(brand)s AND a.brand_id = ANY(%(brands)s::bigint[]))"
+            "   OR (a.kind = %(talent)s AND a.talent_id = ANY(%(talents)s::bigint[]))"
+            "   OR (a.kind = %(agency)s AND a.agency_id = ANY(%(agencies)s::bigint[]))"
+            "   OR a.kind = %(platform)s)",
+            {
+                "currencies": list(currencies),
+                "brands": list(brands),
+                "talents": list(talents),
+                "agencies": list(agencies),
+                "brand": Kind.BRAND_RECEIVABLE.value,
+                "talent": Kind.TALENT_PAYABLE.value,
+                "agency": Kind.AGENCY_PAYABLE.value,
+                "platform": Kind.PLATFORM_REVENUE.value,
+            },
+            LedgerAccount,
         )
-        for account in rows:
+        for (account,) in rows:
             key = (
                 account.kind,
                 account.currency,

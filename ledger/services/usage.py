@@ -30,6 +30,7 @@ from ledger.models import (
 )
 from ledger.money import Money
 from ledger.rates import Rated, Rates, rate_use
+from ledger.selectors.intake import assets_by_ref, events_by_external_id, licenses_by_id
 from ledger.selectors.licensing import (
     activated_versions,
     consent_history,
@@ -201,24 +202,9 @@ def _record(brand: Brand, items: list[UsageInput], now: datetime) -> list[Outcom
     # Assets are read before the events: a concurrent batch commits an asset together with its
     # generation event, so an asset seen here has its event seen below, and the item is answered
     # as a replay, not refused as asset_exists (each query sees what was committed when it ran).
-    assets = {
-        asset.asset_ref: asset
-        for asset in Asset.objects.filter(
-            brand=brand, asset_ref__in={item.asset_ref for item in items}
-        )
-    }
-    existing = {
-        event.external_id: event
-        for event in UsageEvent.objects.filter(
-            brand=brand, external_id__in=[item.external_id for item in items]
-        )
-    }
-    licenses = {
-        license.pk: license
-        for license in License.objects.filter(
-            brand=brand, pk__in={item.license_id for item in items}
-        ).select_related("twin__talent")
-    }
+    assets = assets_by_ref(brand.pk, {item.asset_ref for item in items})
+    existing = events_by_external_id(brand.pk, [item.external_id for item in items])
+    licenses = licenses_by_id(brand.pk, {item.license_id for item in items})
     versions = activated_versions(licenses)
     consents = consent_history({license.twin_id for license in licenses.values()})
 
