@@ -4,30 +4,32 @@ licenses with their twins' talents. Hand-written SQL (see ledger.selectors.rows 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 from accounts.models import Talent
 from ledger.models import Asset, License, Twin, UsageEvent
 from ledger.selectors.rows import cache_relation, fetch, select_list
 
+M = TypeVar("M", Asset, UsageEvent)
+
 
 def assets_by_ref(brand_id: int, asset_refs: Iterable[str]) -> dict[str, Asset]:
-    rows = fetch(
-        f"SELECT {select_list(Asset, 'a')} FROM ledger_asset a "
-        "WHERE a.brand_id = %s AND a.asset_ref = ANY(%s)",
-        [brand_id, list(asset_refs)],
-        Asset,
-    )
-    return {asset.asset_ref: asset for (asset,) in rows}
+    return _by_key(Asset, "asset_ref", brand_id, asset_refs)
 
 
 def events_by_external_id(brand_id: int, external_ids: Iterable[str]) -> dict[str, UsageEvent]:
+    return _by_key(UsageEvent, "external_id", brand_id, external_ids)
+
+
+def _by_key(model: type[M], key: str, brand_id: int, values: Iterable[str]) -> dict[str, M]:
+    """The brand's rows whose `key` (a column unique per brand) is among `values`, by it."""
     rows = fetch(
-        f"SELECT {select_list(UsageEvent, 'e')} FROM ledger_usageevent e "
-        "WHERE e.brand_id = %s AND e.external_id = ANY(%s)",
-        [brand_id, list(external_ids)],
-        UsageEvent,
+        f"SELECT {select_list(model, 'r')} FROM {model._meta.db_table} r "
+        f"WHERE r.brand_id = %s AND r.{key} = ANY(%s)",
+        [brand_id, list(values)],
+        model,
     )
-    return {event.external_id: event for (event,) in rows}
+    return {getattr(row, key): row for (row,) in rows}
 
 
 def licenses_by_id(brand_id: int, license_ids: Iterable[int]) -> dict[int, License]:

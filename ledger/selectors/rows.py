@@ -40,10 +40,9 @@ def _shape(model: type[models.Model]) -> tuple[int, int, tuple[tuple[int, Conver
 
 @cache
 def select_list(model: type[models.Model], alias: str) -> str:
-    """The model's columns, qualified by `alias`, in the order `fetch` reads them."""
-    return ", ".join(
-        f'{alias}."{field.column}"' for field in model._meta.concrete_fields
-    )  # column names are the models' own, not input
+    """The model's columns, qualified by `alias`, in the order `fetch` reads them (names from
+    the model, never from input)."""
+    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
 
 
 def fetch(

@@ -377,30 +377,32 @@ def _ordered(lines: list[Line]) -> list[Line]:
 # primary key. The postings of the period since the previous close are written without that
 # check: ON CONFLICT costs a third more per row, and a conflict there would be a bug, which
 # then fails the close on the primary key instead of passing unnoticed.
-_COVER = """
+# A posting's coverage row: which period's document it is on, with the figures lines sum.
+_COVER_ROWS = """
 INSERT INTO ledger_coverage (posting_id, account_id, period_start, transaction_id, amount_minor)
 SELECT p.id, p.account_id, %(start)s, p.transaction_id, p.amount_minor
 FROM ledger_posting p
-WHERE p.account_id = ANY(%(accounts)s)
+"""
+_COVER = (
+    _COVER_ROWS
+    + """WHERE p.account_id = ANY(%(accounts)s)
   AND {region}
   AND p.occurred_at >= %(since)s
 """
-_COVER_LATE = """
-INSERT INTO ledger_coverage (posting_id, account_id, period_start, transaction_id, amount_minor)
-SELECT p.id, p.account_id, %(start)s, p.transaction_id, p.amount_minor
-FROM ledger_posting p
-WHERE p.account_id = ANY(%(accounts)s)
+)
+_COVER_LATE = (
+    _COVER_ROWS
+    + """WHERE p.account_id = ANY(%(accounts)s)
   AND {region}
   AND p.occurred_at < %(since)s
 ON CONFLICT (posting_id) DO NOTHING
 """
-
-_COVER_TRANSACTIONS = """
-INSERT INTO ledger_coverage (posting_id, account_id, period_start, transaction_id, amount_minor)
-SELECT p.id, p.account_id, %(start)s, p.transaction_id, p.amount_minor
-FROM ledger_posting p
-WHERE p.transaction_id = ANY(%(transactions)s) AND p.account_id = %(account)s
+)
+_COVER_TRANSACTIONS = (
+    _COVER_ROWS
+    + """WHERE p.transaction_id = ANY(%(transactions)s) AND p.account_id = %(account)s
 """
+)
 
 # One row per line: the covered postings of each account by license, kind, channel, section.
 # Reversals are shown under the use (or charge) they reverse, with negative units; a line is
