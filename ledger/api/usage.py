@@ -107,6 +107,11 @@ class UsageEventInput(StrictSerializer):
         """DRF's own parsing through the declared fields (what `_parse_event` must agree with)."""
         return super().to_internal_value(data)
 
+    def run_validators(self, value: dict[str, Any]) -> None:
+        """None to run: no object-level validators and no read-only fields. DRF's lookup of
+        read-only defaults deep-copies every declared field (about 1 ms of CPU, an eighth of a
+        single-event POST's Python), only to find none."""
+
     @staticmethod
     def to_usage(data: dict[str, Any]) -> UsageInput:
         return UsageInput(

@@ -51,15 +51,11 @@ def copy_rows(
     model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
     """COPY rows (values in `fields` order; JSONField values as plain dicts) into the table."""
-    meta = model._meta
-    columns = [meta.get_field(name) for name in fields]
-    json_at = [i for i, field in enumerate(columns) if isinstance(field, models.JSONField)]
-    names = ", ".join(connection.ops.quote_name(field.column) for field in columns)
-    table = connection.ops.quote_name(meta.db_table)
+    table, names, width, json_at = _columns(model, tuple(fields))
     rows = iter(rows)
     first = list(islice(rows, INSERT_AT_MOST + 1))
     if len(first) <= INSERT_AT_MOST:
-        _insert_rows(table, names, len(columns), json_at, first)
+        _insert_rows(table, names, width, json_at, first)
         return
     sql = f"COPY {table} ({names}) FROM STDIN"
     # The raw psycopg cursor bypasses Django's error translation: wrap it, so that a duplicate
@@ -77,8 +73,21 @@ def copy_rows(
             copy.write_row(row)
 
 
+@cache
+def _columns(
+    model: type[models.Model], fields: tuple[str, ...]
+) -> tuple[str, str, int, tuple[int, ...]]:
+    """(quoted table, quoted column list, column count, positions of JSONField values): the
+    same for every call with these fields, and a single use makes four such calls."""
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    json_at = tuple(i for i, field in enumerate(columns) if isinstance(field, models.JSONField))
+    names = ", ".join(connection.ops.quote_name(field.column) for field in columns)
+    return connection.ops.quote_name(meta.db_table), names, len(columns), json_at
+
+
 def _insert_rows(
-    table: str, names: str, width: int, json_at: list[int], rows: list[Sequence[Any]]
+    table: str, names: str, width: int, json_at: tuple[int, ...], rows: list[Sequence[Any]]
 ) -> None:
     if not rows:
         return

@@ -4,6 +4,7 @@ a malformed batch refused whole with nothing written."""
 from __future__ import annotations
 
 import pytest
+from rest_framework.fields import empty
 
 from ledger.api.usage import UsageEventInput, _parse_event
 from ledger.models import JournalTransaction, UsageEvent
@@ -195,6 +196,18 @@ def test_the_fast_parser_knows_exactly_the_declared_fields():
     from ledger.api.usage import _FIELDS
 
     assert tuple(UsageEventInput().fields) == _FIELDS
+
+
+def test_validating_one_event_never_builds_the_declared_fields(world):
+    """The single-event POST validates without deep-copying the declared fields, which is safe
+    only while the serializer has no object-level validators and no read-only fields."""
+    fields = UsageEventInput().fields.values()
+    assert not UsageEventInput().validators
+    assert not any(field.read_only or field.default is not empty for field in fields)
+
+    serializer = UsageEventInput(data=world.event())
+    assert serializer.is_valid(), serializer.errors
+    assert "fields" not in serializer.__dict__  # the cached property was never computed
 
 
 @pytest.mark.parametrize("missing", ["external_id", "license", "territory", "quantity"])
