@@ -5,15 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0020_allocate_ids_function'),
+        ("ledger", "0020_allocate_ids_function"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='closefact',
-            name='run',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='ledger.closerun'),
+            model_name="closefact",
+            name="run",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="ledger.closerun",
+            ),
         ),
     ]

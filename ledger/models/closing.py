@@ -32,6 +32,7 @@ class CloseRun(models.Model):
 
     class Phase(models.TextChoices):
         CHARGES = "charges", "Flat fees and minimum-guarantee top-ups"
+        FACTS = "facts", "Line keys and figures of the covered transactions"
         INVOICES = "invoices", "Advance applications and brand invoices"
         STATEMENTS = "statements", "Talent and agency statements"
         DONE = "done", "Done"
@@ -149,7 +150,8 @@ class Coverage(AppendOnlyModel):
 class CloseChunk(models.Model):
     """A slice of a phase's accounts, claimed by one worker at a time (FOR UPDATE SKIP LOCKED)
     and marked done in the same transaction as its documents: a crashed worker's chunk is
-    simply claimed again."""
+    simply claimed again. In the facts phase the bounds are journal transaction ids, and
+    `accounts` is 0 (the run's progress counts accounts only)."""
 
     run = models.ForeignKey(CloseRun, on_delete=models.CASCADE, related_name="chunks")
     phase = models.CharField(max_length=16, choices=CloseRun.Phase.choices)

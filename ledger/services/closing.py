@@ -6,22 +6,24 @@
     period_close_execute  -> does (or resumes) the work of a run:
         1. charges:    flat fees, then minimum-guarantee top-ups (ledger.services.charges)
                        then the watermark: the highest journal id, read while none is in flight
-        2. invoices:   per chunk of brand accounts, cover, apply advances, issue invoices
-        3. statements: per chunk of talent/agency accounts, cover, withhold, issue statements
+        2. facts:      per slice of journal ids, each covered transaction's line key and
+                       figures (ledger_closefact), then ANALYZE
+        3. invoices:   per chunk of brand accounts, cover, apply advances, issue invoices
+        4. statements: per chunk of talent/agency accounts, cover, withhold, issue statements
     period_close_due      -> request and execute every period whose grace time has passed
 
 Exactly once comes from the database, not from luck: the run row is unique per (period, kind);
 a session advisory lock lets one process work on closes at a time (a killed worker's lock goes
-with its connection); each chunk commits its documents, coverage and progress together; and
-coverage (posting as primary key) and documents (unique per account and period) cannot be
-written twice even if everything else failed.
+with its connection); each chunk commits its work (facts, or documents and coverage) with its
+done flag and the run's progress; and coverage (posting as primary key) and documents (unique
+per account and period) cannot be written twice even if everything else failed.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,7 +46,9 @@ from ledger.models import (
 from ledger.periods import Period
 from ledger.services.charges import period_charges_post
 from ledger.services.documents import (
+    close_facts_analyze,
     close_facts_build,
+    close_since_watermark,
     invoices_issue_within,
     statements_issue_within,
 )
@@ -177,34 +181,46 @@ def _work(run: CloseRun, now: datetime) -> None:
         watermark = committed_watermark() or 0
         brands = LedgerAccount.objects.filter(kind=Kind.BRAND_RECEIVABLE).count()
         payees = LedgerAccount.objects.filter(kind__in=PAYEE_KINDS).count()
-        _update(run, watermark=watermark, total=brands + payees, phase=Phase.INVOICES, done=0)
-    if not CloseFact.objects.filter(run=run).exists():
-        # Built once, in one transaction, after the watermark (again only if that one never
-        # committed): every chunk reads its line keys and figures from here.
-        with transaction.atomic(durable=True):
-            close_facts_build(run)
+        _update(run, watermark=watermark, total=brands + payees, phase=Phase.FACTS, done=0)
+    if run.phase == Phase.FACTS:
+        # Every chunk below reads its line keys and figures from these rows: built in slices
+        # of transaction ids, one transaction each, by all the workers at once.
+        _in_chunks(run, Phase.FACTS, _fact_slices(run), _facts_slice)
+        close_facts_analyze()
+        _update(run, phase=Phase.INVOICES)
     if run.phase == Phase.INVOICES:
-        _in_chunks(run, Phase.INVOICES, [Kind.BRAND_RECEIVABLE], now)
+        brands = [Kind.BRAND_RECEIVABLE]
+        issue = _issuing(invoices_issue_within, brands, now)
+        _in_chunks(run, Phase.INVOICES, _account_chunks(brands), issue)
         _update(run, phase=Phase.STATEMENTS)
     if run.phase == Phase.STATEMENTS:
-        _in_chunks(run, Phase.STATEMENTS, PAYEE_KINDS, now)
+        issue = _issuing(statements_issue_within, PAYEE_KINDS, now)
+        _in_chunks(run, Phase.STATEMENTS, _account_chunks(PAYEE_KINDS), issue)
     # A work table: the documents hold what they need.
     CloseFact.objects.filter(run=run).delete()
 
 
-def _in_chunks(run: CloseRun, phase: str, kinds, now: datetime) -> None:
+# A chunk's bounds (first, last, accounts it counts for progress), and the work done on one
+# claimed chunk inside its transaction.
+Bounds = tuple[int, int, int]
+ChunkWork = Callable[[CloseRun, CloseChunk], None]
+
+
+def _in_chunks(
+    run: CloseRun, phase: str, bounds: Callable[[], list[Bounds]], work: ChunkWork
+) -> None:
     """Plan the phase's chunks once, then work them off with LEDGER_CLOSE_WORKERS claimers
     (this thread and more, each on its own connection), each chunk in its own transaction."""
-    _plan_chunks(run, phase, kinds)
+    _plan_chunks(run, phase, bounds)
     workers = max(1, settings.LEDGER_CLOSE_WORKERS)
     if workers == 1:
-        _claim_chunks(run, phase, kinds, now)
+        _claim_chunks(run, phase, work)
         return
     errors: list[BaseException] = []
 
     def claimer() -> None:
         try:
-            _claim_chunks(run, phase, kinds, now)
+            _claim_chunks(run, phase, work)
         except BaseException as error:  # reported by the orchestrator below
             errors.append(error)
         finally:
@@ -214,7 +230,7 @@ def _in_chunks(run: CloseRun, phase: str, kinds, now: datetime) -> None:
     for thread in threads:
         thread.start()
     try:
-        _claim_chunks(run, phase, kinds, now)
+        _claim_chunks(run, phase, work)
     finally:
         for thread in threads:
             thread.join()
@@ -224,36 +240,87 @@ def _in_chunks(run: CloseRun, phase: str, kinds, now: datetime) -> None:
         raise RuntimeError(f"Close run {run.pk}: {phase} chunks left undone.")
 
 
-def _plan_chunks(run: CloseRun, phase: str, kinds) -> None:
+def _plan_chunks(run: CloseRun, phase: str, bounds: Callable[[], list[Bounds]]) -> None:
     if CloseChunk.objects.filter(run=run, phase=phase).exists():
-        return
-    ids = list(
-        LedgerAccount.objects.filter(kind__in=kinds).order_by("pk").values_list("pk", flat=True)
-    )
-    # At most LEDGER_CLOSE_CHUNK accounts, and enough chunks to keep every worker busy to the
-    # end (200 brands are not one chunk for two workers).
-    workers = max(1, settings.LEDGER_CLOSE_WORKERS)
-    size = max(1, min(settings.LEDGER_CLOSE_CHUNK, math.ceil(len(ids) / (4 * workers))))
+        return  # planned by an earlier attempt: the same chunks, some of them done
     CloseChunk.objects.bulk_create(
         [
             CloseChunk(
                 run=run,
                 phase=phase,
                 number=number,
-                first_account_id=ids[start],
-                last_account_id=ids[min(start + size, len(ids)) - 1],
-                accounts=len(ids[start : start + size]),
+                first_account_id=first,
+                last_account_id=last,
+                accounts=accounts,
             )
-            for number, start in enumerate(range(0, len(ids), size), start=1)
+            for number, (first, last, accounts) in enumerate(bounds(), start=1)
         ],
         ignore_conflicts=True,
     )
 
 
-def _claim_chunks(run: CloseRun, phase: str, kinds, now: datetime) -> None:
+def _account_chunks(kinds) -> Callable[[], list[Bounds]]:
+    def bounds() -> list[Bounds]:
+        ids = list(
+            LedgerAccount.objects.filter(kind__in=kinds).order_by("pk").values_list("pk", flat=True)
+        )
+        # At most LEDGER_CLOSE_CHUNK accounts, and enough chunks to keep every worker busy to
+        # the end (200 brands are not one chunk for two workers).
+        workers = max(1, settings.LEDGER_CLOSE_WORKERS)
+        size = max(1, min(settings.LEDGER_CLOSE_CHUNK, math.ceil(len(ids) / (4 * workers))))
+        return [
+            (ids[start], ids[min(start + size, len(ids)) - 1], len(ids[start : start + size]))
+            for start in range(0, len(ids), size)
+        ]
+
+    return bounds
+
+
+def _fact_slices(run: CloseRun) -> Callable[[], list[Bounds]]:
+    """One slice of transaction ids per worker, up to the watermark.
+
+    The period's entries are mostly those after the previous close's watermark, so that span
+    is split evenly; the first slice also takes every older id, where only the few uses of
+    this period recorded before the previous close ran are found.
+    """
+
+    def bounds() -> list[Bounds]:
+        since = close_since_watermark(run)
+        workers = max(1, settings.LEDGER_CLOSE_WORKERS)
+        span = max(0, run.watermark - since)
+        cuts = [since + span * i // workers for i in range(1, workers)]
+        firsts = [1, *(cut + 1 for cut in cuts)]
+        lasts = [*cuts, run.watermark]
+        return [
+            (first, last, 0) for first, last in zip(firsts, lasts, strict=True) if first <= last
+        ]
+
+    return bounds
+
+
+def _facts_slice(run: CloseRun, chunk: CloseChunk) -> None:
+    close_facts_build(run, first=chunk.first_account_id, last=chunk.last_account_id)
+
+
+def _issuing(issue: Callable[..., list], kinds, now: datetime) -> ChunkWork:
+    """Issue the documents of a chunk's accounts (of these kinds, within its bounds)."""
+
+    def work(run: CloseRun, chunk: CloseChunk) -> None:
+        accounts = list(
+            LedgerAccount.objects.filter(
+                kind__in=kinds,
+                pk__gte=chunk.first_account_id,
+                pk__lte=chunk.last_account_id,
+            ).order_by("pk")
+        )
+        issue(run=run, accounts=accounts, now=now)
+
+    return work
+
+
+def _claim_chunks(run: CloseRun, phase: str, work: ChunkWork) -> None:
     """Claim undone chunks one at a time (skipping those another worker holds) until none is
-    left; a chunk's documents, its done flag and the run's progress commit together."""
-    issue = invoices_issue_within if phase == Phase.INVOICES else statements_issue_within
+    left; a chunk's work, its done flag and the run's progress commit together."""
     while True:
         with transaction.atomic(durable=True):
             chunk = (
@@ -264,14 +331,7 @@ def _claim_chunks(run: CloseRun, phase: str, kinds, now: datetime) -> None:
             )
             if chunk is None:
                 return
-            accounts = list(
-                LedgerAccount.objects.filter(
-                    kind__in=kinds,
-                    pk__gte=chunk.first_account_id,
-                    pk__lte=chunk.last_account_id,
-                ).order_by("pk")
-            )
-            issue(run=run, accounts=accounts, now=now)
+            work(run, chunk)
             CloseChunk.objects.filter(pk=chunk.pk).update(done=True, done_by=_backend_pid())
             CloseRun.objects.filter(pk=run.pk).update(done=F("done") + chunk.accounts)
 

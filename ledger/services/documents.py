@@ -467,16 +467,29 @@ _SECTION_OF_KIND = {
 }
 
 
-def close_facts_build(run: CloseRun) -> None:
-    """Every transaction of the run's region, with its line key and figures (one statement)."""
-    params = _region(run)
+def close_facts_build(run: CloseRun, *, first: int, last: int) -> None:
+    """The transactions of the run's region with ids from `first` to `last`, each with its
+    line key and figures (one statement; the close builds slices of ids in parallel)."""
+    params = {**_region(run), "first": first, "last": last}
+    where = _REGION + "\n      AND p.transaction_id BETWEEN %(first)s AND %(last)s"
     with connection.cursor() as cursor:
-        cursor.execute(_FACTS.format(where=_REGION), params)
-        # Every chunk joins its coverage to these rows. Without statistics on a table that was
-        # empty a moment ago, the planner guesses a few hundred rows and hashes or sorts the
-        # whole run's facts per chunk: measured at 1M uses, the chunks' lines took 16-19 s
-        # without this ANALYZE and 7-9 s with it (which itself takes under a second).
+        cursor.execute(_FACTS.format(where=where), params)
+
+
+def close_facts_analyze() -> None:
+    """Statistics for the facts just built, before any chunk joins its coverage to them.
+
+    Without them, on a table that was empty a moment ago, the planner guesses a few hundred
+    rows and hashes or sorts the whole run's facts per chunk: measured at 1M uses, the chunks'
+    lines took 16-19 s without this ANALYZE and 7-9 s with it (which takes under a second).
+    """
+    with connection.cursor() as cursor:
         cursor.execute("ANALYZE ledger_closefact")
+
+
+def close_since_watermark(run: CloseRun) -> int:
+    """The previous close's watermark (0 before the first close)."""
+    return _region(run)["since_watermark"]
 
 
 def _facts_for(run: CloseRun, transactions: list[int]) -> None:

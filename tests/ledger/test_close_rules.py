@@ -19,6 +19,8 @@ from accounts.models import Brand, Talent
 from ledger.errors import Conflict
 from ledger.models import (
     Charge,
+    CloseChunk,
+    CloseFact,
     CloseRun,
     Coverage,
     DocumentLine,
@@ -847,6 +849,87 @@ def test_a_close_resumes_after_a_crash_in_any_chunk(db, settings, monkeypatch):
     )
     for document in [*Statement.objects.all(), *Invoice.objects.all()]:
         assert actual_lines(document) == expected_lines(document.account, document.period_start)
+
+
+def test_a_close_resumes_after_a_crash_between_fact_slices(db, monkeypatch):
+    """The facts are built in slices of transaction ids, one transaction each (by all the
+    workers at once). The worker dies in the second of three slices: the first one's facts stay,
+    the re-run builds the other two once, and every line equals its recomputation from the
+    coverage (a missing fact would fail the close; a doubled one, its primary key)."""
+    import ledger.services.closing as closing
+
+    talents = [scenario(), scenario(), scenario(agency=True)]
+    for s in talents:
+        for day in ("2026-03-05", "2026-03-10"):
+            record(s, occurred_at=at(day))
+    now = close_now("2026-03")
+
+    def thirds(run):
+        # Ids run on from earlier tests: thirds of this test's own ids.
+        low = JournalTransaction.objects.order_by("pk").first().pk
+        one, two = (low + (run.watermark - low) * i // 3 for i in (1, 2))
+        return lambda: [(1, one, 0), (one + 1, two, 0), (two + 1, run.watermark, 0)]
+
+    monkeypatch.setattr(closing, "_fact_slices", thirds)
+    built = closing.close_facts_build
+    calls = []
+
+    def dying(run, **bounds):
+        if calls:  # the first slice committed; the worker dies in the second
+            raise RuntimeError("worker killed")
+        built(run, **bounds)
+        calls.append(bounds)
+
+    run = period_close_request(period=Period.parse("2026-03"), now=now)
+    monkeypatch.setattr(closing, "close_facts_build", dying)
+    with pytest.raises(RuntimeError, match="worker killed"):
+        period_close_execute(run_id=run.pk, now=now)
+    run.refresh_from_db()
+    assert (run.status, run.phase) == ("failed", "facts")
+    first = calls[0]
+    assert first["first"] == 1
+    kept = CloseFact.objects.filter(run=run).values_list("transaction_id", flat=True)
+    assert all(first["first"] <= tx <= first["last"] for tx in kept)
+    assert 0 < len(kept) < JournalTransaction.objects.count()
+
+    monkeypatch.setattr(closing, "close_facts_build", built)
+    period_close_execute(run_id=run.pk, now=now)
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("done", 2)
+    assert list(
+        CloseChunk.objects.filter(run=run, phase="facts").values_list("number", "done")
+    ) == [(1, True), (2, True), (3, True)]
+    assert not CloseFact.objects.filter(run=run).exists()  # a work table, emptied at the end
+    for s in talents:
+        assert statement_of("2026-03", talent=s.talent).earnings_minor > 0
+    for document in [*Statement.objects.all(), *Invoice.objects.all()]:
+        assert actual_lines(document) == expected_lines(document.account, document.period_start)
+
+
+def test_fact_slices_split_the_ids_since_the_previous_close_among_the_workers(db, settings):
+    """The previous close's watermark is 400, this one's 1,000: the 600 new ids are split
+    evenly, and the first slice also takes the older ids (uses of this period recorded
+    before the previous close ran)."""
+    from ledger.services.closing import _fact_slices
+
+    requested = datetime(2026, 4, 10, tzinfo=UTC)
+    CloseRun.objects.create(
+        period_start=Period.parse("2026-02").start,
+        status=CloseRun.Status.DONE,
+        watermark=400,
+        requested_at=requested,
+    )
+    run = CloseRun.objects.create(
+        period_start=Period.parse("2026-03").start, watermark=1_000, requested_at=requested
+    )
+    settings.LEDGER_CLOSE_WORKERS = 2
+    assert _fact_slices(run)() == [(1, 700, 0), (701, 1_000, 0)]
+    settings.LEDGER_CLOSE_WORKERS = 3
+    assert _fact_slices(run)() == [(1, 600, 0), (601, 800, 0), (801, 1_000, 0)]
+    settings.LEDGER_CLOSE_WORKERS = 1
+    assert _fact_slices(run)() == [(1, 1_000, 0)]
+    run.watermark = 0  # nothing was ever posted: nothing to slice
+    assert _fact_slices(run)() == []
 
 
 # -- found while writing these tests ----------------------------------------------------------
