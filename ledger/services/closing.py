@@ -260,6 +260,8 @@ def _plan_chunks(run: CloseRun, phase: str, bounds: Callable[[], list[Bounds]]) 
 
 
 def _account_chunks(kinds) -> Callable[[], list[Bounds]]:
+    """Chunks of the accounts of these kinds, in id order."""
+
     def bounds() -> list[Bounds]:
         ids = list(
             LedgerAccount.objects.filter(kind__in=kinds).order_by("pk").values_list("pk", flat=True)
