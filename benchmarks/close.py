@@ -29,10 +29,10 @@ Then, in this order:
     (VmHWM; ru_maxrss_mb is also given, but it includes the peak of the process that started
     the worker, see _peak_rss_mb); rss_before_close_mb is the worker's peak just before the
     close began (Django set up, the close's modules imported). phase_seconds splits the time
-    between the close's steps, wrapped in the worker (the close code is not edited): cover,
-    lines and save are inside invoices / statements; chunk_commits is the chunk loop's time
-    outside them, mostly each chunk's COMMIT, where the deferred foreign-key checks of its
-    coverage rows run;
+    between the close's steps, wrapped in the worker (the close code is not edited): facts,
+    invoices and statements (with cover, lines and save inside the last two) are summed over
+    the worker's connections; facts_wall, invoices_wall and statements_wall are each chunked
+    phase's wall time, commits included;
   - checks (stderr, and an AssertionError when wrong): one statement per talent and agency with
     postings, one invoice per brand, one coverage row per posting to a talent, agency or brand
     account, and each document's earnings equal to the bare aggregate of its account.
@@ -521,7 +521,18 @@ def _instrument(*, explain: bool) -> tuple[dict[str, float], dict[str, int]]:
     wrap(closing, "period_charges_post", "charges")
     wrap(closing, "committed_watermark", "watermark")
     wrap(closing, "close_facts_build", "facts")
-    wrap(closing, "_in_chunks", "chunks")
+    in_chunks = closing._in_chunks
+
+    def timed_phase(run, phase, *args):
+        # Wall time of a chunked phase, whatever its connections summed.
+        started = time.perf_counter()
+        try:
+            return in_chunks(run, phase, *args)
+        finally:
+            label = f"{phase}_wall"
+            totals[label] = totals.get(label, 0.0) + time.perf_counter() - started
+
+    closing._in_chunks = timed_phase
     wrap(closing, "invoices_issue_within", "invoices", sets_phase=True)
     wrap(closing, "statements_issue_within", "statements", sets_phase=True)
     wrap(documents, "_cover", "cover")
@@ -545,10 +556,6 @@ def execute_close() -> dict:
     execution = period_close_execute(run_id=run.pk, now=CLOSE_NOW)
     seconds = time.perf_counter() - started
     assert not execution.busy and execution.run.status == "done", execution
-    # What the chunk loop spent outside the issue functions: mostly each chunk's COMMIT, where
-    # the deferred constraint triggers (the coverage rows' foreign keys) run.
-    chunks = phases.pop("chunks", 0.0)
-    phases["chunk_commits"] = chunks - phases.get("invoices", 0.0) - phases.get("statements", 0.0)
     return {
         "seconds": round(seconds, 2),
         "peak_rss_mb": _peak_rss_mb(),
