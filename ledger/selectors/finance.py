@@ -36,6 +36,15 @@ def close_run_of(period: Period) -> CloseRun | None:
     ).first()
 
 
+def close_done_before(period: Period) -> CloseRun | None:
+    """The latest finished close of an earlier period: what it covered, this one need not."""
+    return (
+        CloseRun.objects.filter(status=CloseRun.Status.DONE, period_start__lt=period.start)
+        .order_by("-period_start")
+        .first()
+    )
+
+
 @dataclass
 class CurrencyTotals:
     """A period's documents in one currency (minor units): what payees earned and are paid,

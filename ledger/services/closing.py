@@ -44,11 +44,11 @@ from ledger.models import (
     LicenseActivation,
 )
 from ledger.periods import Period
+from ledger.selectors.finance import close_done_before
 from ledger.services.charges import period_charges_post
 from ledger.services.documents import (
     close_facts_analyze,
     close_facts_build,
-    close_since_watermark,
     invoices_issue_within,
     statements_issue_within,
 )
@@ -189,13 +189,10 @@ def _work(run: CloseRun, now: datetime) -> None:
         close_facts_analyze()
         _update(run, phase=Phase.INVOICES)
     if run.phase == Phase.INVOICES:
-        brands = [Kind.BRAND_RECEIVABLE]
-        issue = _issuing(invoices_issue_within, brands, now)
-        _in_chunks(run, Phase.INVOICES, _account_chunks(brands), issue)
+        _issue_in_chunks(run, Phase.INVOICES, [Kind.BRAND_RECEIVABLE], invoices_issue_within, now)
         _update(run, phase=Phase.STATEMENTS)
     if run.phase == Phase.STATEMENTS:
-        issue = _issuing(statements_issue_within, PAYEE_KINDS, now)
-        _in_chunks(run, Phase.STATEMENTS, _account_chunks(PAYEE_KINDS), issue)
+        _issue_in_chunks(run, Phase.STATEMENTS, PAYEE_KINDS, statements_issue_within, now)
     # A work table: the documents hold what they need.
     CloseFact.objects.filter(run=run).delete()
 
@@ -287,7 +284,8 @@ def _fact_slices(run: CloseRun) -> Callable[[], list[Bounds]]:
     """
 
     def bounds() -> list[Bounds]:
-        since = close_since_watermark(run)
+        previous = close_done_before(Period(run.period_start))
+        since = previous.watermark if previous else 0
         workers = max(1, settings.LEDGER_CLOSE_WORKERS)
         span = max(0, run.watermark - since)
         cuts = [since + span * i // workers for i in range(1, workers)]
@@ -304,8 +302,10 @@ def _facts_slice(run: CloseRun, chunk: CloseChunk) -> None:
     close_facts_build(run, first=chunk.first_account_id, last=chunk.last_account_id)
 
 
-def _issuing(issue: Callable[..., list], kinds, now: datetime) -> ChunkWork:
-    """Issue the documents of a chunk's accounts (of these kinds, within its bounds)."""
+def _issue_in_chunks(
+    run: CloseRun, phase: str, kinds, issue: Callable[..., list], now: datetime
+) -> None:
+    """The documents of the accounts of these kinds, issued chunk by chunk."""
 
     def work(run: CloseRun, chunk: CloseChunk) -> None:
         accounts = list(
@@ -317,7 +317,7 @@ def _issuing(issue: Callable[..., list], kinds, now: datetime) -> ChunkWork:
         )
         issue(run=run, accounts=accounts, now=now)
 
-    return work
+    _in_chunks(run, phase, _account_chunks(kinds), work)
 
 
 def _claim_chunks(run: CloseRun, phase: str, work: ChunkWork) -> None:
@@ -346,11 +346,7 @@ def _periods_to_charge(period: Period) -> list[Period]:
     land on this close's documents as prior-period adjustments. Charges are unique per license
     and period, so a month charged before is not charged again.
     """
-    last_done = (
-        CloseRun.objects.filter(status=Status.DONE, period_start__lt=period.start)
-        .order_by("-period_start")
-        .first()
-    )
+    last_done = close_done_before(period)
     if last_done is not None:
         first = Period(last_done.period_start).next()
     else:

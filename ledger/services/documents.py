@@ -35,6 +35,7 @@ from ledger.models import (
 )
 from ledger.money import Money
 from ledger.periods import Period
+from ledger.selectors.finance import close_done_before
 from ledger.services.billing import invoice_billings_queue_within
 from ledger.services.charges import CLOSE_SOURCE, advance_application_within
 from ledger.services.journal import Leg, journal_post_within
@@ -456,6 +457,7 @@ _REGION = """p.occurred_at < %(end)s
            OR p.transaction_id IN (SELECT transaction_id FROM ledger_charge
                                    WHERE period_start = %(start)s))"""
 
+_REGION_SLICE = _REGION + "\n      AND p.transaction_id BETWEEN %(first)s AND %(last)s"
 
 _BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -471,9 +473,8 @@ def close_facts_build(run: CloseRun, *, first: int, last: int) -> None:
     """The transactions of the run's region with ids from `first` to `last`, each with its
     line key and figures (one statement; the close builds slices of ids in parallel)."""
     params = {**_region(run), "first": first, "last": last}
-    where = _REGION + "\n      AND p.transaction_id BETWEEN %(first)s AND %(last)s"
     with connection.cursor() as cursor:
-        cursor.execute(_FACTS.format(where=where), params)
+        cursor.execute(_FACTS.format(where=_REGION_SLICE), params)
 
 
 def close_facts_analyze() -> None:
@@ -485,11 +486,6 @@ def close_facts_analyze() -> None:
     """
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE ledger_closefact")
-
-
-def close_since_watermark(run: CloseRun) -> int:
-    """The previous close's watermark (0 before the first close)."""
-    return _region(run)["since_watermark"]
 
 
 def _facts_for(run: CloseRun, transactions: list[int]) -> None:
@@ -504,11 +500,7 @@ def _region(run: CloseRun) -> dict:
     or a charge of the period; older than the previous close's period only if they came after
     its watermark (everything else, it covered)."""
     period = Period(run.period_start)
-    previous = (
-        CloseRun.objects.filter(status=CloseRun.Status.DONE, period_start__lt=period.start)
-        .order_by("-period_start")
-        .first()
-    )
+    previous = close_done_before(period)
     return {
         "run": run.pk,
         "start": period.start,
