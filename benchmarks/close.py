@@ -29,18 +29,19 @@ Then, in this order:
     (VmHWM; ru_maxrss_mb is also given, but it includes the peak of the process that started
     the worker, see _peak_rss_mb); rss_before_close_mb is the worker's peak just before the
     close began (Django set up, the close's modules imported). phase_seconds splits the time
-    between the close's steps, wrapped in the worker (the close code is not edited): facts,
-    invoices and statements (with cover, lines and save inside the last two) are summed over
-    the worker's connections; facts_wall, invoices_wall and statements_wall are each chunked
+    between the close's steps, wrapped in the worker (the close code is not edited): cover,
+    invoices and statements (with lines and save inside the last two) are summed over
+    the worker's connections; cover_wall, invoices_wall and statements_wall are each chunked
     phase's wall time, commits included;
   - checks (stderr, and an AssertionError when wrong): one statement per talent and agency with
-    postings, one invoice per brand, one coverage row per posting to a talent, agency or brand
-    account, and each document's earnings equal to the bare aggregate of its account.
+    postings, one invoice per brand, one coverage row per journal transaction, and each
+    document's earnings equal to the bare aggregate of its account.
 
 Knobs: BENCH_CLOSE_SIZES ("100000,1000000"; else BENCH_CLOSE_USES, a single size),
 BENCH_CLOSE_TALENTS (2000), BENCH_CLOSE_BRANDS (200), BENCH_CLOSE_AGENCIES (20),
 BENCH_CLOSE_BATCH (100000), BENCH_CLOSE_EXPLAIN=1 (the worker prints EXPLAIN (ANALYZE, BUFFERS)
-of the first coverage insert and lines query of each phase, run in the close's own transaction;
+of the first coverage insert and of the first lines query of each phase, run in the close's own
+transaction;
 the lines query then runs twice for that chunk, so the time is a little longer).
 """
 
@@ -467,7 +468,7 @@ def _instrument(*, explain: bool) -> tuple[dict[str, float], dict[str, int]]:
 
     With `explain`, the first coverage insert and the first lines query of each phase run as
     EXPLAIN (ANALYZE, BUFFERS) inside the close's own transaction, so the plans are the ones the
-    close gets (the lines query then runs a second time for its rows).
+    close gets (the lines query then runs a second time for its rows; the insert does not).
     """
     from django.db import connection
 
@@ -504,23 +505,23 @@ def _instrument(*, explain: bool) -> tuple[dict[str, float], dict[str, int]]:
         log(f"EXPLAIN ANALYZE {query} ({phase['name']}, {len(accounts)} accounts):\n{text}")
         return True
 
-    cover, lines = documents._cover, documents._lines
+    cover, lines = closing.coverage_build, documents._lines
 
-    def explained_cover(run, accounts):
-        params = {**documents._region(run), "accounts": accounts}
-        sql = documents._COVER.format(region=documents._REGION)
-        if not plan("_COVER", sql, params, accounts):  # EXPLAIN ANALYZE inserts
-            cover(run, accounts)
+    def explained_cover(run, *, first, last):
+        params = {**documents._region(run), "first": first, "last": last}
+        sql = documents._COVER.format(where=documents._CURRENT, conflict="")
+        if not plan("_COVER", sql, params, []):  # EXPLAIN ANALYZE inserts
+            cover(run, first=first, last=last)
 
     def explained_lines(run, accounts, *, payee):
-        params = {"run": run.pk, "start": run.period_start, "accounts": accounts}
+        params = {**documents._region(run), "accounts": accounts}
         plan("_LINES", documents._LINES, params, accounts)
         return lines(run, accounts, payee=payee)
 
-    documents._cover, documents._lines = explained_cover, explained_lines
+    closing.coverage_build, documents._lines = explained_cover, explained_lines
     wrap(closing, "period_charges_post", "charges")
     wrap(closing, "committed_watermark", "watermark")
-    wrap(closing, "close_facts_build", "facts")
+    wrap(closing, "coverage_build", "cover")
     in_chunks = closing._in_chunks
 
     def timed_phase(run, phase, *args):
@@ -535,7 +536,6 @@ def _instrument(*, explain: bool) -> tuple[dict[str, float], dict[str, int]]:
     closing._in_chunks = timed_phase
     wrap(closing, "invoices_issue_within", "invoices", sets_phase=True)
     wrap(closing, "statements_issue_within", "statements", sets_phase=True)
-    wrap(documents, "_cover", "cover")
     wrap(documents, "_lines", "lines")
     wrap(documents, "_save", "save")
     return totals, calls
@@ -570,7 +570,14 @@ def check(bare: dict[int, tuple[int, int]]) -> dict:
     """Cheap assertions on the close's documents against the bare aggregate."""
     from django.db.models import Count
 
-    from ledger.models import CloseRun, Coverage, Invoice, LedgerAccount, Statement
+    from ledger.models import (
+        CloseRun,
+        Coverage,
+        Invoice,
+        JournalTransaction,
+        LedgerAccount,
+        Statement,
+    )
 
     kinds = {a.pk: a.kind for a in LedgerAccount.objects.filter(pk__in=list(bare))}
     with_postings = {
@@ -581,6 +588,7 @@ def check(bare: dict[int, tuple[int, int]]) -> dict:
     statements = dict(Statement.objects.values_list("account_id", "earnings_minor"))
     invoices = dict(Invoice.objects.values_list("account_id", "subtotal_minor"))
     coverage = Coverage.objects.count()
+    transactions = JournalTransaction.objects.count()
     postings = sum(n for _, n in bare.values())
     lines = (
         Statement.objects.aggregate(n=Count("lines"))["n"]
@@ -590,12 +598,13 @@ def check(bare: dict[int, tuple[int, int]]) -> dict:
     log(
         f"checks: run {run.status}, {len(statements)} statements for {payees} talents and "
         f"agencies with postings, {len(invoices)} invoices for {brands} brands, {coverage} "
-        f"coverage rows for {postings} postings, {lines} document lines"
+        f"coverage rows for {transactions} transactions ({postings} postings to them), "
+        f"{lines} document lines"
     )
     assert run.status == "done"
     assert len(statements) == payees, (len(statements), payees)
     assert len(invoices) == brands, (len(invoices), brands)
-    assert coverage == postings, (coverage, postings)
+    assert coverage == transactions, (coverage, transactions)
     documents = {account: amount for account, amount in invoices.items()}
     documents.update({account: -amount for account, amount in statements.items()})
     wrong = [account for account, (total, _) in bare.items() if documents.get(account) != total]

@@ -3,7 +3,6 @@ from .billing import InvoiceBilling
 from .closing import (
     Charge,
     CloseChunk,
-    CloseFact,
     CloseRun,
     Coverage,
     DocumentLine,
@@ -27,7 +26,6 @@ __all__ = [
     "BlockEntry",
     "Charge",
     "CloseChunk",
-    "CloseFact",
     "CloseRun",
     "ConsentVersion",
     "Coverage",

@@ -1,7 +1,7 @@
 """Period close: runs, the charges the platform raises itself, coverage, statements, invoices.
 
 Statements, invoices, their lines, charges and coverage are documents of record: append-only
-(PostgreSQL triggers, migration 0008). A `CloseRun` is the one mutable row: its status and
+(PostgreSQL triggers, migrations 0008 and 0023). A `CloseRun` is the one mutable row: its status and
 progress move while the close works.
 """
 
@@ -32,7 +32,7 @@ class CloseRun(models.Model):
 
     class Phase(models.TextChoices):
         CHARGES = "charges", "Flat fees and minimum-guarantee top-ups"
-        FACTS = "facts", "Line keys and figures of the covered transactions"
+        COVER = "cover", "Coverage: the transactions covered, with line keys and figures"
         INVOICES = "invoices", "Advance applications and brand invoices"
         STATEMENTS = "statements", "Talent and agency statements"
         DONE = "done", "Done"
@@ -111,46 +111,10 @@ class Charge(AppendOnlyModel):
         return f"{self.get_kind_display()} (transaction {self.transaction_id})"
 
 
-class Coverage(AppendOnlyModel):
-    """Which period's statement (or invoice) a posting to a payee account is on.
-
-    The posting is the primary key: a posting can be covered once, by one close, and the
-    statement is the one of (account, period) — this table is invariant 6's proof.
-    """
-
-    # No foreign-key constraints: rows are only ever inserted from a SELECT over postings (which
-    # are never deleted), and the constraint checks at COMMIT cost a row lock per posting — a
-    # third of a large close.
-    posting = models.OneToOneField(
-        "ledger.Posting",
-        on_delete=models.DO_NOTHING,
-        primary_key=True,
-        related_name="coverage",
-        db_constraint=False,
-    )
-    account = models.ForeignKey(
-        LedgerAccount,
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    period_start = models.DateField()
-    # Copied from the (immutable) posting so a close sums its lines from coverage rows alone,
-    # without a lookup per posting. Null only on rows written before migration 0011.
-    transaction_id = models.BigIntegerField(null=True)
-    amount_minor = models.BigIntegerField(null=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["account", "period_start"], name="coverage_account_period_idx")
-        ]
-
-
 class CloseChunk(models.Model):
     """A slice of a phase's accounts, claimed by one worker at a time (FOR UPDATE SKIP LOCKED)
     and marked done in the same transaction as its documents: a crashed worker's chunk is
-    simply claimed again. In the facts phase the bounds are journal transaction ids, and
+    simply claimed again. In the cover phase the bounds are journal transaction ids, and
     `accounts` is 0 (the run's progress counts accounts only)."""
 
     run = models.ForeignKey(CloseRun, on_delete=models.CASCADE, related_name="chunks")
@@ -172,13 +136,28 @@ class CloseChunk(models.Model):
         return f"{self.run} {self.phase} #{self.number}"
 
 
-class CloseFact(models.Model):
-    """Work table of a run: each transaction it covers, with its line key and whole figures
-    (gross, commission, fee), computed once per close instead of once per account the
-    transaction touches. Rows go when the run is done; documents keep what they need."""
+class Coverage(AppendOnlyModel):
+    """Which close covered a journal transaction, with the line key and figures its postings
+    are summed under on that close's documents.
 
-    pk = models.CompositePrimaryKey("run_id", "transaction_id")
-    # The primary key leads with run_id: a second index on it only slowed each insert.
+    The transaction is the primary key: it is covered once, by one close. All its postings
+    share its id and occurred_at, so they always fall in the same close, and each posting to a
+    payee's or brand's account is on that close's document of the account (unique per account
+    and period) — with those two unique constraints, this table is invariant 6's proof.
+
+    Reversals are keyed under the use (or charge) they reverse, with negative units; `prior`
+    when that original happened before the close's period began.
+    """
+
+    # No foreign-key constraints: rows are only ever inserted from a SELECT over the journal
+    # (never deleted), and the checks at COMMIT cost a row lock per transaction.
+    transaction = models.OneToOneField(
+        "ledger.JournalTransaction",
+        on_delete=models.DO_NOTHING,
+        primary_key=True,
+        related_name="coverage",
+        db_constraint=False,
+    )
     run = models.ForeignKey(
         CloseRun,
         on_delete=models.DO_NOTHING,
@@ -186,19 +165,21 @@ class CloseFact(models.Model):
         db_constraint=False,
         db_index=False,
     )
-    transaction_id = models.BigIntegerField()
+    period_start = models.DateField()
     license_id = models.BigIntegerField(null=True)
     transaction_kind = models.CharField(max_length=32)
     kind = models.CharField(max_length=32)
     channel = models.CharField(max_length=64)
     prior = models.BooleanField()
     units = models.BigIntegerField()
+    # The whole transaction's figures: what the brand is charged, the agency's commission,
+    # the platform's fee.
     gross_minor = models.BigIntegerField()
     commission_minor = models.BigIntegerField()
     fee_minor = models.BigIntegerField()
 
     def __str__(self) -> str:
-        return f"run {self.run_id}, transaction {self.transaction_id}"
+        return f"transaction {self.transaction_id} on the {self.period_start:%Y-%m} close"
 
 
 class DocumentSeries(models.Model):

@@ -109,7 +109,9 @@ def money_pipeline(
     period = Period.of(now)
     earned = _owed_by_currency(postings.filter(EARNINGS, occurred_at__gte=period.start_at))
     balance = _owed_by_currency(postings)
-    pending = _owed_by_currency(postings.filter(coverage__isnull=True).exclude(PAYOUT_MOVES))
+    pending = _owed_by_currency(
+        postings.filter(transaction__coverage__isnull=True).exclude(PAYOUT_MOVES)
+    )
     payouts = Payout.objects.filter(account__in=accounts)
     paid = _payout_totals(payouts.filter(status=Payout.Status.SENT))
     in_flight = _payout_totals(payouts.filter(status=Payout.Status.PENDING))

@@ -11,22 +11,23 @@ from ledger.models import DocumentLine, Invoice, Statement
 from ledger.periods import Period
 
 # The covered postings behind one line: the same grouping keys as the close's line query
-# (ledger.services.documents._LINES), so the entries listed always sum to the line.
+# (ledger.services.documents._LINES), so the entries listed always sum to the line. A covered
+# posting is never later than its period's end, which bounds the account's index range.
 _ENTRIES = """
 SELECT t.id, t.kind, t.occurred_at, t.recorded_at, t.reverses_id, p.amount_minor,
        ue.id, ue.external_id, ue.asset_id, ue.quantity, ue.rating, ch.kind, ch.detail
-FROM ledger_coverage c
-JOIN ledger_posting p ON p.id = c.posting_id
+FROM ledger_posting p
+JOIN ledger_coverage c ON c.transaction_id = p.transaction_id
 JOIN ledger_journaltransaction t ON t.id = p.transaction_id
-LEFT JOIN ledger_journaltransaction ot ON ot.id = t.reverses_id
 LEFT JOIN ledger_usageevent ue ON ue.transaction_id = coalesce(t.reverses_id, t.id)
 LEFT JOIN ledger_charge ch ON ch.transaction_id = coalesce(t.reverses_id, t.id)
-WHERE c.account_id = %(account)s AND c.period_start = %(start)s
-  AND t.kind = %(tx_kind)s
-  AND coalesce(ue.kind, ch.kind, ot.kind, t.kind) = %(kind)s
-  AND coalesce(ue.channel, '') = %(channel)s
-  AND coalesce(ue.license_id, ch.license_id, -1) = %(license)s
-  AND (coalesce(ot.occurred_at, t.occurred_at) < %(start_at)s) = %(prior)s
+WHERE p.account_id = %(account)s AND p.occurred_at < %(end_at)s
+  AND c.period_start = %(start)s
+  AND c.transaction_kind = %(tx_kind)s
+  AND c.kind = %(kind)s
+  AND c.channel = %(channel)s
+  AND coalesce(c.license_id, -1) = %(license)s
+  AND c.prior = %(prior)s
 ORDER BY t.occurred_at, t.id
 """
 
@@ -47,7 +48,7 @@ def line_entries(line: DocumentLine) -> list[dict[str, Any]]:
             {
                 "account": document.account_id,
                 "start": period.start,
-                "start_at": period.start_at,
+                "end_at": period.end_at,
                 "tx_kind": line.transaction_kind,
                 "kind": line.kind,
                 "channel": line.channel,

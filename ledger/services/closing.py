@@ -6,17 +6,17 @@
     period_close_execute  -> does (or resumes) the work of a run:
         1. charges:    flat fees, then minimum-guarantee top-ups (ledger.services.charges)
                        then the watermark: the highest journal id, read while none is in flight
-        2. facts:      per slice of journal ids, each covered transaction's line key and
-                       figures (ledger_closefact), then ANALYZE
-        3. invoices:   per chunk of brand accounts, cover, apply advances, issue invoices
-        4. statements: per chunk of talent/agency accounts, cover, withhold, issue statements
+        2. cover:      per slice of journal ids, each transaction the close covers, with its
+                       line key and figures (ledger_coverage), then ANALYZE
+        3. invoices:   per chunk of brand accounts, apply advances, issue invoices
+        4. statements: per chunk of talent/agency accounts, withhold, issue statements
     period_close_due      -> request and execute every period whose grace time has passed
 
 Exactly once comes from the database, not from luck: the run row is unique per (period, kind);
 a session advisory lock lets one process work on closes at a time (a killed worker's lock goes
-with its connection); each chunk commits its work (facts, or documents and coverage) with its
-done flag and the run's progress; and coverage (posting as primary key) and documents (unique
-per account and period) cannot be written twice even if everything else failed.
+with its connection); each chunk commits its work (coverage, or documents) with its
+done flag and the run's progress; and coverage (transaction as primary key) and documents
+(unique per account and period) cannot be written twice even if everything else failed.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from accounts.models import User
 from ledger.errors import Conflict
 from ledger.models import (
     CloseChunk,
-    CloseFact,
     CloseRun,
     JournalTransaction,
     LedgerAccount,
@@ -47,8 +46,8 @@ from ledger.periods import Period
 from ledger.selectors.finance import close_done_before
 from ledger.services.charges import period_charges_post
 from ledger.services.documents import (
-    close_facts_analyze,
-    close_facts_build,
+    coverage_analyze,
+    coverage_build,
     invoices_issue_within,
     statements_issue_within,
 )
@@ -181,20 +180,18 @@ def _work(run: CloseRun, now: datetime) -> None:
         watermark = committed_watermark() or 0
         brands = LedgerAccount.objects.filter(kind=Kind.BRAND_RECEIVABLE).count()
         payees = LedgerAccount.objects.filter(kind__in=PAYEE_KINDS).count()
-        _update(run, watermark=watermark, total=brands + payees, phase=Phase.FACTS, done=0)
-    if run.phase == Phase.FACTS:
-        # Every chunk below reads its line keys and figures from these rows: built in slices
-        # of transaction ids, one transaction each, by all the workers at once.
-        _in_chunks(run, Phase.FACTS, _fact_slices(run), _facts_slice)
-        close_facts_analyze()
+        _update(run, watermark=watermark, total=brands + payees, phase=Phase.COVER, done=0)
+    if run.phase == Phase.COVER:
+        # Every chunk below sums the postings of these transactions: covered in slices of
+        # transaction ids, by all the workers at once.
+        _in_chunks(run, Phase.COVER, _cover_slices(run), _cover_slice)
+        coverage_analyze()
         _update(run, phase=Phase.INVOICES)
     if run.phase == Phase.INVOICES:
         _issue_in_chunks(run, Phase.INVOICES, [Kind.BRAND_RECEIVABLE], invoices_issue_within, now)
         _update(run, phase=Phase.STATEMENTS)
     if run.phase == Phase.STATEMENTS:
         _issue_in_chunks(run, Phase.STATEMENTS, PAYEE_KINDS, statements_issue_within, now)
-    # A work table: the documents hold what they need.
-    CloseFact.objects.filter(run=run).delete()
 
 
 # A chunk's bounds (first, last, accounts it counts for progress), and the work done on one
@@ -275,7 +272,7 @@ def _account_chunks(kinds) -> Callable[[], list[Bounds]]:
     return bounds
 
 
-def _fact_slices(run: CloseRun) -> Callable[[], list[Bounds]]:
+def _cover_slices(run: CloseRun) -> Callable[[], list[Bounds]]:
     """One slice of transaction ids per worker, up to the watermark.
 
     The period's entries are mostly those after the previous close's watermark, so that span
@@ -298,8 +295,8 @@ def _fact_slices(run: CloseRun) -> Callable[[], list[Bounds]]:
     return bounds
 
 
-def _facts_slice(run: CloseRun, chunk: CloseChunk) -> None:
-    close_facts_build(run, first=chunk.first_account_id, last=chunk.last_account_id)
+def _cover_slice(run: CloseRun, chunk: CloseChunk) -> None:
+    coverage_build(run, first=chunk.first_account_id, last=chunk.last_account_id)
 
 
 def _issue_in_chunks(

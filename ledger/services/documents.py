@@ -1,13 +1,14 @@
-"""Statements and invoices of a close: coverage first, then lines summed from what was covered.
+"""Coverage of a close, then its statements and invoices, with lines summed from what it covered.
 
-A chunk of accounts is handled in one database transaction: its postings are covered (a row
-per posting, the posting as primary key), the document lines are summed from those coverage
-rows — so a document can never disagree with what it covers — and the documents are numbered
-from a gap-free series in the same transaction.
+First the close covers its transactions (a row per transaction, the transaction as primary
+key, with the line key and figures its postings are summed under), in slices of ids. Then a
+chunk of accounts is handled in one database transaction: the document lines are summed from
+the accounts' postings of covered transactions — so a document can never disagree with what
+it covers — and the documents are numbered from a gap-free series in the same transaction.
 
-The close covers, for its period, every posting to the account with occurred_at before the
-period's end whose transaction id is at most the run's watermark (read while no lower id was
-in flight), plus the charges the close itself posts. Anything later is the next close's.
+The close covers, for its period, every transaction with occurred_at before the period's end
+whose id is at most the run's watermark (read while no lower id was in flight), plus the
+charges the close itself posts. Anything later is the next close's.
 """
 
 from __future__ import annotations
@@ -87,17 +88,15 @@ class Lines:
 def invoices_issue_within(
     *, run: CloseRun, accounts: list[LedgerAccount], now: datetime
 ) -> list[Invoice]:
-    """Cover the brand accounts, apply advances against what was covered, issue invoices."""
+    """Apply advances against what the close covered on the brand accounts, issue invoices."""
     period = Period(run.period_start)
-    _cover(run, [a.pk for a in accounts])
     lines = _lines(run, [a.pk for a in accounts], payee=False)
     cache = AccountCache()
     touched = []
     for account in accounts:
         applied = _apply_advances(account, lines.get(account.pk), period, cache, now)
         if applied:
-            _facts_for(run, applied)
-            _cover_transactions(period, account.pk, applied)
+            _cover_posted(run, applied)
             touched.append(account.pk)
     if touched:  # their lines now include the advance applied
         lines.update(_lines(run, touched, payee=False))
@@ -144,10 +143,9 @@ def invoices_issue_within(
 def statements_issue_within(
     *, run: CloseRun, accounts: list[LedgerAccount], now: datetime
 ) -> list[Statement]:
-    """Cover the payee accounts and issue each its statement with the SPEC waterfall."""
+    """Issue each payee account its statement with the SPEC waterfall."""
     period = Period(run.period_start)
     ids = [a.pk for a in accounts]
-    _cover(run, ids)
     lines = _lines(run, ids, payee=True)
     openings = _openings(ids, period)
     # Failed or reversed payouts of earlier statements are payable again: back in the opening.
@@ -303,8 +301,7 @@ def _post_withholding(
         detail={"withheld_minor": amount.minor},
         created_at=now,
     )
-    _facts_for(run, [result.transaction.pk])
-    _cover_transactions(period, account.pk, [result.transaction.pk])
+    _cover_posted(run, [result.transaction.pk])
 
 
 def _next_numbers(series: str, count: int) -> range:
@@ -369,65 +366,30 @@ def _ordered(lines: list[Line]) -> list[Line]:
 
 # -- coverage and sums ------------------------------------------------------------------------
 
-# Candidates are the postings of this period, and older ones only when they came after the
-# previous close's watermark (everything older, it covered): the close reads one month of the
-# journal, not all of it.
-#
-# Only the older ones can have been covered before (entries a close posts itself, such as
-# withholding, are dated in its own period and covered at once), and they are skipped on the
-# primary key. The postings of the period since the previous close are written without that
-# check: ON CONFLICT costs a third more per row, and a conflict there would be a bug, which
-# then fails the close on the primary key instead of passing unnoticed.
-# A posting's coverage row: which period's document it is on, with the figures lines sum.
-_COVER_ROWS = """
-INSERT INTO ledger_coverage (posting_id, account_id, period_start, transaction_id, amount_minor)
-SELECT p.id, p.account_id, %(start)s, p.transaction_id, p.amount_minor
-FROM ledger_posting p
-"""
-_COVER = (
-    _COVER_ROWS
-    + """WHERE p.account_id = ANY(%(accounts)s)
-  AND {region}
-  AND p.occurred_at >= %(since)s
-"""
-)
-_COVER_LATE = (
-    _COVER_ROWS
-    + """WHERE p.account_id = ANY(%(accounts)s)
-  AND {region}
-  AND p.occurred_at < %(since)s
-ON CONFLICT (posting_id) DO NOTHING
-"""
-)
-_COVER_TRANSACTIONS = (
-    _COVER_ROWS
-    + """WHERE p.transaction_id = ANY(%(transactions)s) AND p.account_id = %(account)s
-"""
-)
-
-# One row per line: the covered postings of each account by license, kind, channel, section.
-# Reversals are shown under the use (or charge) they reverse, with negative units; a line is
-# "prior" when that original happened before the period began.
+# One row per line: each account's postings of the transactions this close covered, by
+# license, kind, channel and section. The region's bounds on the postings are already implied by
+# the join; they let the (account, occurred_at) index skip the account's older history.
 _LINES = """
-SELECT c.account_id, f.license_id, f.transaction_kind, f.kind, f.channel, f.prior,
-       count(*), sum(f.units), sum(c.amount_minor),
-       sum(f.gross_minor), sum(f.commission_minor), sum(f.fee_minor)
-FROM ledger_coverage c
-LEFT JOIN ledger_closefact f ON f.run_id = %(run)s AND f.transaction_id = c.transaction_id
-WHERE c.account_id = ANY(%(accounts)s) AND c.period_start = %(start)s
+SELECT p.account_id, c.license_id, c.transaction_kind, c.kind, c.channel, c.prior,
+       count(*), sum(c.units), sum(p.amount_minor),
+       sum(c.gross_minor), sum(c.commission_minor), sum(c.fee_minor)
+FROM ledger_posting p
+JOIN ledger_coverage c ON c.transaction_id = p.transaction_id
+WHERE p.account_id = ANY(%(accounts)s) AND c.run_id = %(run)s
+  AND p.occurred_at < %(end)s
+  AND (p.occurred_at >= %(since)s OR p.transaction_id > %(since_watermark)s)
 GROUP BY 1, 2, 3, 4, 5, 6
 """
 
-# Each transaction's line key and whole figures, once per close (ledger_closefact). Reversals
-# are shown under the use (or charge) they reverse, with negative units; "prior" when that
-# original happened before the period began. {where} picks the postings (the close's region,
-# or given transactions). No ON CONFLICT: the region's facts are built once, before any chunk,
-# and the transactions a chunk adds are its own new ones, so a conflict would be a bug (and
-# the check cost a third of the build).
-_FACTS = """
-INSERT INTO ledger_closefact (run_id, transaction_id, license_id, transaction_kind, kind,
-                              channel, prior, units, gross_minor, commission_minor, fee_minor)
-SELECT %(run)s, t.id,
+# The transactions a close covers, each once (the primary key), with its line key and whole
+# figures. Reversals are keyed under the use (or charge) they reverse, with negative units;
+# "prior" when that original happened before the period began. {where} picks the postings
+# (the close's region, or given transactions); {conflict} is empty or skips covered ones.
+_COVER = """
+INSERT INTO ledger_coverage (transaction_id, run_id, period_start, license_id,
+                             transaction_kind, kind, channel, prior, units,
+                             gross_minor, commission_minor, fee_minor)
+SELECT t.id, %(run)s, %(start)s,
        coalesce(ue.license_id, ch.license_id),
        t.kind,
        coalesce(ue.kind, ch.kind, ot.kind, t.kind),
@@ -450,7 +412,7 @@ JOIN ledger_journaltransaction t ON t.id = legs.transaction_id
 LEFT JOIN ledger_journaltransaction ot ON ot.id = t.reverses_id
 LEFT JOIN ledger_usageevent ue ON ue.transaction_id = coalesce(t.reverses_id, t.id)
 LEFT JOIN ledger_charge ch ON ch.transaction_id = coalesce(t.reverses_id, t.id)
-"""
+{conflict}"""
 _REGION = """p.occurred_at < %(end)s
       AND (p.occurred_at >= %(since)s OR p.transaction_id > %(since_watermark)s)
       AND (p.transaction_id <= %(watermark)s
@@ -458,6 +420,15 @@ _REGION = """p.occurred_at < %(end)s
                                    WHERE period_start = %(start)s))"""
 
 _REGION_SLICE = _REGION + "\n      AND p.transaction_id BETWEEN %(first)s AND %(last)s"
+# The region in two parts. Entries dated in this period (nearly all) were never covered: they
+# are written without a conflict check, which cost a third of the build, and a conflict there
+# would be a bug, which then fails the close on the primary key instead of passing unnoticed.
+# Older entries after the previous close's watermark are late uses, but also that close's own
+# entries (advance applications, withholding: posted after it read its watermark, and covered
+# by it at once): those are skipped.
+_CURRENT = _REGION_SLICE + "\n      AND p.occurred_at >= %(since)s"
+_LATE = _REGION_SLICE + "\n      AND p.occurred_at < %(since)s"
+_SKIP_COVERED = "ON CONFLICT (transaction_id) DO NOTHING"
 
 _BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -469,30 +440,34 @@ _SECTION_OF_KIND = {
 }
 
 
-def close_facts_build(run: CloseRun, *, first: int, last: int) -> None:
-    """The transactions of the run's region with ids from `first` to `last`, each with its
-    line key and figures (one statement; the close builds slices of ids in parallel)."""
+def coverage_build(run: CloseRun, *, first: int, last: int) -> None:
+    """Cover the transactions of the run's region with ids from `first` to `last` (one
+    statement; the close covers slices of ids in parallel)."""
     params = {**_region(run), "first": first, "last": last}
     with connection.cursor() as cursor:
-        cursor.execute(_FACTS.format(where=_REGION_SLICE), params)
+        cursor.execute(_COVER.format(where=_CURRENT, conflict=""), params)
+        if params["since"] > _BEGINNING:  # before the first close nothing is older
+            cursor.execute(_COVER.format(where=_LATE, conflict=_SKIP_COVERED), params)
 
 
-def close_facts_analyze() -> None:
-    """Statistics for the facts just built, before any chunk joins its coverage to them.
+def coverage_analyze() -> None:
+    """Statistics for the coverage just written, before any chunk joins postings to it.
 
-    Without them, on a table that was empty a moment ago, the planner guesses a few hundred
-    rows and hashes or sorts the whole run's facts per chunk: measured at 1M uses, the chunks'
-    lines took 16-19 s without this ANALYZE and 7-9 s with it (which takes under a second).
+    Without them the planner keeps the estimate of a table without this run's rows, and hashes
+    or sorts the whole run's coverage per chunk: measured at 1M uses (on the work table this
+    one replaced), the chunks' lines took 16-19 s without this ANALYZE and 7-9 s with it
+    (which takes under a second).
     """
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE ledger_closefact")
+        cursor.execute("ANALYZE ledger_coverage")
 
 
-def _facts_for(run: CloseRun, transactions: list[int]) -> None:
-    """Facts of transactions the close posts after the region was read (applications...)."""
+def _cover_posted(run: CloseRun, transactions: list[int]) -> None:
+    """Cover transactions the close posts after the region was covered (applications...)."""
     params = {**_region(run), "transactions": transactions}
     with connection.cursor() as cursor:
-        cursor.execute(_FACTS.format(where="p.transaction_id = ANY(%(transactions)s)"), params)
+        where = "p.transaction_id = ANY(%(transactions)s)"
+        cursor.execute(_COVER.format(where=where, conflict=""), params)
 
 
 def _region(run: CloseRun) -> dict:
@@ -513,33 +488,15 @@ def _region(run: CloseRun) -> dict:
     }
 
 
-def _cover(run: CloseRun, accounts: list[int]) -> None:
-    params = {**_region(run), "accounts": accounts}
-    with connection.cursor() as cursor:
-        cursor.execute(_COVER.format(region=_REGION), params)
-        if params["since"] > _BEGINNING:  # before the first close nothing is older
-            cursor.execute(_COVER_LATE.format(region=_REGION), params)
-
-
-def _cover_transactions(period: Period, account: int, transactions: list[int]) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _COVER_TRANSACTIONS,
-            {"start": period.start, "transactions": transactions, "account": account},
-        )
-
-
 def _lines(run: CloseRun, accounts: list[int], *, payee: bool) -> dict[int, Lines]:
     """Each account's lines from its covered postings; payees see credits as positive."""
     sign = -1 if payee else 1
     found: dict[int, Lines] = defaultdict(Lines)
     with connection.cursor() as cursor:
-        cursor.execute(_LINES, {"run": run.pk, "start": run.period_start, "accounts": accounts})
+        cursor.execute(_LINES, {**_region(run), "accounts": accounts})
         for row in cursor.fetchall():
             account, license_id, tx_kind, kind, channel, prior, entries, units, amount = row[:9]
             gross, commission, fee = row[9:]
-            if tx_kind is None:  # a covered posting whose transaction has no facts: a bug
-                raise RuntimeError(f"Close run {run.pk}: covered entries without close facts.")
             # A reversal sits in the section of what it reverses (a returned payout is a
             # payment, not earnings).
             section = (

@@ -173,10 +173,20 @@ def _tx_legs(tx_ids) -> dict[int, dict[str, int]]:
     return legs
 
 
+def covered_periods(postings) -> dict[int, object]:
+    """Each of these postings that a close covered, with that close's period. Coverage is per
+    journal transaction (its primary key): a posting is on the close of its transaction."""
+    return dict(
+        postings.filter(transaction__coverage__isnull=False).values_list(
+            "pk", "transaction__coverage__period_start"
+        )
+    )
+
+
 def covered_postings(account: LedgerAccount, period_start) -> list[Posting]:
     return list(
         Posting.objects.filter(
-            coverage__account=account, coverage__period_start=period_start
+            account=account, transaction__coverage__period_start=period_start
         ).select_related("transaction")
     )
 

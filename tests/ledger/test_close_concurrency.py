@@ -6,11 +6,11 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count
 
 from ledger.models import CloseRun, Coverage, Invoice, LedgerAccount, Posting, Statement
 from ledger.periods import Period
 from ledger.services.closing import period_close_execute, period_close_request
+from tests.ledger.close_helpers import covered_periods
 from tests.ledger.scenario import USE_AT, scenario
 from tests.threads import in_threads
 
@@ -48,9 +48,12 @@ def test_eight_closes_started_at_once_issue_one_set(committed_db):
     assert statements.count() == 6
     assert Invoice.objects.filter(period_start=MARCH.start).count() == 4
     assert sorted(statements.filter(series="RS").values_list("number", flat=True)) == [1, 2, 3, 4]
-    covered = Coverage.objects.values("posting_id").annotate(n=Count("*")).filter(n__gt=1)
-    assert not covered.exists()
-    assert Coverage.objects.count() == payee_postings(MARCH.end_at).count()
+    # Each use covered once (the transaction is coverage's primary key), every leg with it.
+    postings = payee_postings(MARCH.end_at)
+    assert covered_periods(postings) == {
+        pk: MARCH.start for pk in postings.values_list("pk", flat=True)
+    }
+    assert Coverage.objects.count() == postings.values("transaction_id").distinct().count() == 4
 
 
 def test_uses_recorded_during_the_close_are_covered_exactly_once_by_the_next(committed_db):
@@ -84,8 +87,12 @@ def test_uses_recorded_during_the_close_are_covered_exactly_once_by_the_next(com
 
     close(APRIL, closed_at + timedelta(days=30))
     postings = payee_postings(APRIL.end_at)
-    coverage = dict(Coverage.objects.values_list("posting_id", "period_start"))
+    coverage = covered_periods(postings)
     assert set(coverage) == set(postings.values_list("pk", flat=True))
+    # Nothing else covered: the transactions covered are exactly those of these postings.
+    assert set(Coverage.objects.values_list("transaction_id", flat=True)) == set(
+        postings.values_list("transaction_id", flat=True)
+    )
     for posting in postings.filter(occurred_at__lt=MARCH.end_at):
         expected = MARCH.start if posting.transaction_id <= march_watermark else APRIL.start
         assert coverage[posting.pk] == expected, posting
@@ -120,7 +127,9 @@ def test_chunks_worked_off_by_four_connections_at_once_issue_one_exact_set(commi
         range(1, 13)
     )
     assert sorted(Invoice.objects.values_list("number", flat=True)) == list(range(1, 13))
-    assert Coverage.objects.count() == payee_postings(MARCH.end_at).count()
+    postings = payee_postings(MARCH.end_at)
+    assert len(covered_periods(postings)) == postings.count()
+    assert Coverage.objects.count() == postings.values("transaction_id").distinct().count()
     for statement in statements:
         own = Posting.objects.filter(account=statement.account, occurred_at__lt=MARCH.end_at)
         assert statement.earnings_minor == -sum(p.amount_minor for p in own)

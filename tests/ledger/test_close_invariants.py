@@ -6,8 +6,8 @@ records uses over two or three months with reversals and late uses recorded afte
 and closes the months in order. After every close it checks, against an independent
 derivation from the journal:
 
-1. coverage: every payee and brand posting the close had to cover is covered exactly once,
-   and nothing else is; a transaction's payee and brand legs are covered by the same close;
+1. coverage: every payee and brand posting the close had to cover is covered exactly once
+   (through its transaction, with all its legs), and nothing else is;
 2. documents: each statement's and invoice's lines are exactly the regrouped postings it
    covers, its totals are the sums of its lines, and the waterfall / invoice arithmetic holds
    (withholding, tax, payout rule, opening = previous closing);
@@ -31,7 +31,7 @@ from fractions import Fraction
 
 from django.conf import settings as django_settings
 from django.db import transaction
-from django.db.models import Count, F, Sum
+from django.db.models import Sum
 from django.test import override_settings
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
@@ -60,6 +60,7 @@ from tests.ledger.close_helpers import (
     PAYEE_KINDS,
     actual_lines,
     close,
+    covered_periods,
     document_counts,
     expected_lines,
     rhe,
@@ -362,27 +363,25 @@ def check_coverage(run: CloseRun, runs: dict) -> None:
         for p in covered_kind_postings().filter(occurred_at__lt=period.end_at)
         if p.transaction_id <= run.watermark or p.transaction_id in charges
     }
-    covered = set(Coverage.objects.values_list("posting_id", flat=True))
-    assert must <= covered, f"uncovered postings {sorted(must - covered)}"
-    assert not Coverage.objects.values("posting_id").annotate(n=Count("*")).filter(n__gt=1)
-    # Nothing covered that its close was not meant to cover, and on the posting's own account.
+    # Coverage is per transaction, its primary key: a posting is covered once, by the close of
+    # its transaction, together with every other leg of it.
+    covered = covered_periods(covered_kind_postings())
+    assert must <= set(covered), f"uncovered postings {sorted(must - set(covered))}"
+    # Nothing covered that its close was not meant to cover, and by that close's run.
     by_period = defaultdict(set)
-    for posting_id, start in Coverage.objects.values_list("posting_id", "period_start"):
-        by_period[start].add(posting_id)
+    for tx_id, start, run_id in Coverage.objects.values_list(
+        "transaction_id", "period_start", "run_id"
+    ):
+        by_period[start].add(tx_id)
+        assert run_id == runs[start].pk
     for start, ids in by_period.items():
         earlier = runs[start]
         own = set(
             Charge.objects.filter(period_start=start).values_list("transaction_id", flat=True)
         )
-        for p in Posting.objects.filter(pk__in=ids).select_related("account"):
-            assert p.account.kind in COVERED_KINDS
-            assert p.occurred_at < Period(start).end_at
-            assert p.transaction_id <= earlier.watermark or p.transaction_id in own
-    assert not Coverage.objects.exclude(account_id=F("posting__account_id")).exists()
-    # A transaction's payee and brand legs are covered by one and the same close.
-    tx_ids = Posting.objects.filter(coverage__period_start=period.start).values("transaction_id")
-    for p in covered_kind_postings().filter(transaction_id__in=tx_ids).select_related("coverage"):
-        assert p.coverage.period_start == period.start, f"posting {p.pk} split across closes"
+        for tx in JournalTransaction.objects.filter(pk__in=ids):
+            assert tx.occurred_at < Period(start).end_at
+            assert tx.pk <= earlier.watermark or tx.pk in own
 
 
 def check_documents(run: CloseRun, state: State) -> None:
@@ -445,7 +444,9 @@ def check_documents(run: CloseRun, state: State) -> None:
         )
     # Every account with postings covered by this close has its document.
     accounts = set(
-        Coverage.objects.filter(period_start=period.start).values_list("account_id", flat=True)
+        covered_kind_postings()
+        .filter(transaction__coverage__period_start=period.start)
+        .values_list("account_id", flat=True)
     )
     assert accounts <= set(documents)
 
@@ -453,9 +454,7 @@ def check_documents(run: CloseRun, state: State) -> None:
 def check_reconciliation(run: CloseRun) -> None:
     period = Period(run.period_start)
     tx_ids = set(
-        Posting.objects.filter(coverage__period_start=period.start).values_list(
-            "transaction_id", flat=True
-        )
+        Coverage.objects.filter(period_start=period.start).values_list("transaction_id", flat=True)
     )
     for tx_id, total in (
         Posting.objects.filter(transaction_id__in=tx_ids)
@@ -465,11 +464,11 @@ def check_reconciliation(run: CloseRun) -> None:
     ):
         assert total == 0, f"transaction {tx_id} does not balance"
     brand_tx = Posting.objects.filter(
-        coverage__period_start=period.start, account__kind=Kind.BRAND_RECEIVABLE
+        transaction__coverage__period_start=period.start, account__kind=Kind.BRAND_RECEIVABLE
     ).values("transaction_id")
     currencies = set(
-        Coverage.objects.filter(period_start=period.start).values_list(
-            "account__currency", flat=True
+        Posting.objects.filter(transaction__coverage__period_start=period.start).values_list(
+            "currency", flat=True
         )
     )
     for currency in currencies:
@@ -494,7 +493,7 @@ def check_balances(state: State) -> None:
     for account in LedgerAccount.objects.filter(kind__in=PAYEE_KINDS):
         latest = Statement.objects.filter(account=account).order_by("-period_start").first()
         balance = (
-            Posting.objects.filter(account=account, coverage__isnull=False).aggregate(
+            Posting.objects.filter(account=account, transaction__coverage__isnull=False).aggregate(
                 s=Sum("amount_minor")
             )["s"]
             or 0
@@ -520,7 +519,7 @@ def check_advances(state: State, period: Period) -> None:
     party's exact recouped share when it gives everything back."""
     gross: dict[int, int] = defaultdict(int)
     postings = Posting.objects.filter(
-        coverage__period_start=period.start,
+        transaction__coverage__period_start=period.start,
         account__kind=Kind.BRAND_RECEIVABLE,
         transaction__kind__in=APPLICABLE,
     ).select_related("transaction")

@@ -20,7 +20,6 @@ from ledger.errors import Conflict
 from ledger.models import (
     Charge,
     CloseChunk,
-    CloseFact,
     CloseRun,
     Coverage,
     DocumentLine,
@@ -41,6 +40,7 @@ from tests.ledger.close_helpers import (
     at,
     close,
     close_now,
+    covered_periods,
     document_counts,
     enable_payouts,
     expected_lines,
@@ -492,7 +492,7 @@ def test_g_withholding_on_the_taxable_amount_posts_a_withholding_transaction(db)
     assert sorted(tx.postings.values_list("account_id", "amount_minor")) == sorted(
         [(talent_account.pk, 1_622), (withholding_account.pk, -1_622)]
     )
-    assert Coverage.objects.filter(posting__transaction=tx).get().account == talent_account
+    assert Coverage.objects.get(transaction=tx).run_id == statement.run_id
 
 
 def test_h_below_the_minimum_payout_carries_forward_then_pays_out(db):
@@ -558,7 +558,7 @@ def test_i_a_late_use_after_close_is_a_prior_period_adjustment(solo):
         subtotal=4_000, adjustments=4_000
     )
     assert set(
-        Coverage.objects.filter(posting__transaction_id=late.transaction_id).values_list(
+        Coverage.objects.filter(transaction_id=late.transaction_id).values_list(
             "period_start", flat=True
         )
     ) == {Period.parse("2026-04").start}
@@ -674,7 +674,7 @@ def test_a_statement_figure_cannot_be_edited_in_place(solo):
 
 
 def test_every_line_is_the_sum_of_the_postings_it_covers(represented):
-    """ "Explain this number": Coverage -> Posting -> the usage event of its transaction.
+    """ "Explain this number": Posting -> its transaction's Coverage and usage event.
 
     March: generation x3 (social), a publication (social, 20.00) and its 1,000 impressions
     (cpm 3.33), a sale of 100.00 at 5.5%, then one generation reversed in March.
@@ -698,8 +698,8 @@ def test_every_line_is_the_sum_of_the_postings_it_covers(represented):
     statement = statement_of("2026-03", talent=s.talent)
     gen = statement.lines.get(kind="generation", transaction_kind="usage")
     covered = Posting.objects.filter(
-        coverage__account=statement.account,
-        coverage__period_start=statement.period_start,
+        account=statement.account,
+        transaction__coverage__period_start=statement.period_start,
         transaction__usage_event__kind="generation",
         transaction__usage_event__channel="social",
         transaction__usage_event__license=s.license,
@@ -836,7 +836,8 @@ def test_a_close_resumes_after_a_crash_in_any_chunk(db, settings, monkeypatch):
     payee_and_brand = Posting.objects.filter(
         account__kind__in=[Kind.TALENT_PAYABLE, Kind.AGENCY_PAYABLE, Kind.BRAND_RECEIVABLE]
     )
-    assert Coverage.objects.count() == payee_and_brand.count()
+    assert len(covered_periods(payee_and_brand)) == payee_and_brand.count()
+    assert Coverage.objects.count() == payee_and_brand.values("transaction_id").distinct().count()
     for s in solos:
         assert waterfall(statement_of("2026-03", talent=s.talent)) == statement_waterfall(
             earnings=3_600
@@ -851,11 +852,11 @@ def test_a_close_resumes_after_a_crash_in_any_chunk(db, settings, monkeypatch):
         assert actual_lines(document) == expected_lines(document.account, document.period_start)
 
 
-def test_a_close_resumes_after_a_crash_between_fact_slices(db, monkeypatch):
-    """The facts are built in slices of transaction ids, one transaction each (by all the
-    workers at once). The worker dies in the second of three slices: the first one's facts stay,
-    the re-run builds the other two once, and every line equals its recomputation from the
-    coverage (a missing fact would fail the close; a doubled one, its primary key)."""
+def test_a_close_resumes_after_a_crash_between_cover_slices(db, monkeypatch):
+    """Coverage is written in slices of transaction ids, a row per transaction (by all the
+    workers at once). The worker dies in the second of three slices: the first one's coverage
+    stays, the re-run covers the other two once (a doubled one would fail on the primary key),
+    and every line equals its recomputation from the coverage."""
     import ledger.services.closing as closing
 
     talents = [scenario(), scenario(), scenario(agency=True)]
@@ -870,8 +871,8 @@ def test_a_close_resumes_after_a_crash_between_fact_slices(db, monkeypatch):
         one, two = (low + (run.watermark - low) * i // 3 for i in (1, 2))
         return lambda: [(1, one, 0), (one + 1, two, 0), (two + 1, run.watermark, 0)]
 
-    monkeypatch.setattr(closing, "_fact_slices", thirds)
-    built = closing.close_facts_build
+    monkeypatch.setattr(closing, "_cover_slices", thirds)
+    built = closing.coverage_build
     calls = []
 
     def dying(run, **bounds):
@@ -881,36 +882,38 @@ def test_a_close_resumes_after_a_crash_between_fact_slices(db, monkeypatch):
         calls.append(bounds)
 
     run = period_close_request(period=Period.parse("2026-03"), now=now)
-    monkeypatch.setattr(closing, "close_facts_build", dying)
+    monkeypatch.setattr(closing, "coverage_build", dying)
     with pytest.raises(RuntimeError, match="worker killed"):
         period_close_execute(run_id=run.pk, now=now)
     run.refresh_from_db()
-    assert (run.status, run.phase) == ("failed", "facts")
+    assert (run.status, run.phase) == ("failed", "cover")
     first = calls[0]
     assert first["first"] == 1
-    kept = CloseFact.objects.filter(run=run).values_list("transaction_id", flat=True)
+    kept = Coverage.objects.filter(run=run).values_list("transaction_id", flat=True)
     assert all(first["first"] <= tx <= first["last"] for tx in kept)
     assert 0 < len(kept) < JournalTransaction.objects.count()
 
-    monkeypatch.setattr(closing, "close_facts_build", built)
+    monkeypatch.setattr(closing, "coverage_build", built)
     period_close_execute(run_id=run.pk, now=now)
     run.refresh_from_db()
     assert (run.status, run.attempts) == ("done", 2)
     assert list(
-        CloseChunk.objects.filter(run=run, phase="facts").values_list("number", "done")
+        CloseChunk.objects.filter(run=run, phase="cover").values_list("number", "done")
     ) == [(1, True), (2, True), (3, True)]
-    assert not CloseFact.objects.filter(run=run).exists()  # a work table, emptied at the end
+    assert set(Coverage.objects.filter(run=run).values_list("transaction_id", flat=True)) == set(
+        JournalTransaction.objects.values_list("pk", flat=True)
+    )
     for s in talents:
         assert statement_of("2026-03", talent=s.talent).earnings_minor > 0
     for document in [*Statement.objects.all(), *Invoice.objects.all()]:
         assert actual_lines(document) == expected_lines(document.account, document.period_start)
 
 
-def test_fact_slices_split_the_ids_since_the_previous_close_among_the_workers(db, settings):
+def test_cover_slices_split_the_ids_since_the_previous_close_among_the_workers(db, settings):
     """The previous close's watermark is 400, this one's 1,000: the 600 new ids are split
     evenly, and the first slice also takes the older ids (uses of this period recorded
     before the previous close ran)."""
-    from ledger.services.closing import _fact_slices
+    from ledger.services.closing import _cover_slices
 
     requested = datetime(2026, 4, 10, tzinfo=UTC)
     CloseRun.objects.create(
@@ -923,13 +926,13 @@ def test_fact_slices_split_the_ids_since_the_previous_close_among_the_workers(db
         period_start=Period.parse("2026-03").start, watermark=1_000, requested_at=requested
     )
     settings.LEDGER_CLOSE_WORKERS = 2
-    assert _fact_slices(run)() == [(1, 700, 0), (701, 1_000, 0)]
+    assert _cover_slices(run)() == [(1, 700, 0), (701, 1_000, 0)]
     settings.LEDGER_CLOSE_WORKERS = 3
-    assert _fact_slices(run)() == [(1, 600, 0), (601, 800, 0), (801, 1_000, 0)]
+    assert _cover_slices(run)() == [(1, 600, 0), (601, 800, 0), (801, 1_000, 0)]
     settings.LEDGER_CLOSE_WORKERS = 1
-    assert _fact_slices(run)() == [(1, 1_000, 0)]
+    assert _cover_slices(run)() == [(1, 1_000, 0)]
     run.watermark = 0  # nothing was ever posted: nothing to slice
-    assert _fact_slices(run)() == []
+    assert _cover_slices(run)() == []
 
 
 # -- found while writing these tests ----------------------------------------------------------
