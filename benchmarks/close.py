@@ -17,14 +17,21 @@ For each size it seeds, fast and mostly in SQL:
     trigger checks each batch's postings, the deferred one each transaction's balance at commit.
 then VACUUM (ANALYZE), as autovacuum would have by the time a month closes.
 
-The coverage table is left as migrated (empty, never analyzed), as before a first close.
+The coverage tables are left as migrated (empty, never analyzed), as before a first fold.
 
 Then, in this order:
   - bare_groupby_seconds: the same postings summed per account in plain SQL (one warm-up, the
     median of 3), before the close, so no coverage exists yet; again after it
     (bare_groupby_after_seconds). bare_lines_seconds, a reference only: the same postings
     grouped like the documents' lines (license, use kind, channel: a join to the usage events);
-  - seconds: `period_close_request` + `period_close_execute` for 2026-03 (now = 2026-04-10) in a
+  - unfolded_seconds: the close on a copy of the seeded database (CREATE DATABASE ... TEMPLATE)
+    where nothing was folded before it, so the close folds the whole month itself; its peak
+    RSS and phases as below (unfolded_*); the copy is dropped;
+  - fold_seconds: the schedule's fold (`coverage_fold_due`, every few minutes in production:
+    the month's 1M uses over about 8,600 runs) of the whole month in one go, in a worker
+    subprocess, with its peak RSS;
+  - seconds: `period_close_request` + `period_close_execute` for 2026-03 (now = 2026-04-10)
+    after that fold — a month close as production runs it — in a
     fresh subprocess with the benchmark app settings, so peak_rss_mb is the close worker's own
     (VmHWM; ru_maxrss_mb is also given, but it includes the peak of the process that started
     the worker, see _peak_rss_mb); rss_before_close_mb is the worker's peak just before the
@@ -40,9 +47,8 @@ Then, in this order:
 Knobs: BENCH_CLOSE_SIZES ("100000,1000000"; else BENCH_CLOSE_USES, a single size),
 BENCH_CLOSE_TALENTS (2000), BENCH_CLOSE_BRANDS (200), BENCH_CLOSE_AGENCIES (20),
 BENCH_CLOSE_BATCH (100000), BENCH_CLOSE_EXPLAIN=1 (the worker prints EXPLAIN (ANALYZE, BUFFERS)
-of the first coverage insert and of the first lines query of each phase, run in the close's own
-transaction;
-the lines query then runs twice for that chunk, so the time is a little longer).
+of the first lines query of each phase, run in the close's own transaction; the lines query then
+runs twice for that chunk, so the time is a little longer).
 """
 
 from __future__ import annotations
@@ -446,10 +452,11 @@ def bare_groupby() -> tuple[float, dict[int, tuple[int, int]]]:
     return seconds, {account: (total, n) for account, total, n in rows}
 
 
-def close_in_subprocess(database: str) -> dict:
-    """The close in a fresh worker process with the benchmark app settings."""
+def close_in_subprocess(database: str, *, step: str = "--execute") -> dict:
+    """The close (or with step="--fold", the schedule's fold) in a fresh worker process with
+    the benchmark app settings."""
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.close", "--execute"],
+        [sys.executable, "-m", "benchmarks.close", step],
         env={
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
@@ -466,12 +473,14 @@ def close_in_subprocess(database: str) -> dict:
 def _instrument(*, explain: bool) -> tuple[dict[str, float], dict[str, int]]:
     """Wrap the close's steps, in this worker only, to see where its time goes.
 
-    With `explain`, the first coverage insert and the first lines query of each phase run as
-    EXPLAIN (ANALYZE, BUFFERS) inside the close's own transaction, so the plans are the ones the
-    close gets (the lines query then runs a second time for its rows; the insert does not).
+    With `explain`, the first lines query of each phase runs as EXPLAIN (ANALYZE, BUFFERS)
+    inside the close's own transaction, so the plans are the ones the close gets (the query then
+    runs a second time for its rows).
     """
     from django.db import connection
 
+    from ledger.periods import Period
+    from ledger.selectors.finance import issued_periods
     from ledger.services import closing, documents
 
     totals: dict[str, float] = {}
@@ -505,23 +514,17 @@ def _instrument(*, explain: bool) -> tuple[dict[str, float], dict[str, int]]:
         log(f"EXPLAIN ANALYZE {query} ({phase['name']}, {len(accounts)} accounts):\n{text}")
         return True
 
-    cover, lines = closing.coverage_build, documents._lines
-
-    def explained_cover(run, *, first, last):
-        params = {**documents._region(run), "first": first, "last": last}
-        sql = documents._COVER.format(where=documents._CURRENT, conflict="")
-        if not plan("_COVER", sql, params, []):  # EXPLAIN ANALYZE inserts
-            cover(run, first=first, last=last)
+    lines = documents._lines
 
     def explained_lines(run, accounts, *, payee):
-        params = {**documents._region(run), "accounts": accounts}
+        params = {**issued_periods(Period(run.period_start)), "accounts": accounts}
         plan("_LINES", documents._LINES, params, accounts)
         return lines(run, accounts, payee=payee)
 
-    closing.coverage_build, documents._lines = explained_cover, explained_lines
+    documents._lines = explained_lines
     wrap(closing, "period_charges_post", "charges")
     wrap(closing, "committed_watermark", "watermark")
-    wrap(closing, "coverage_build", "cover")
+    wrap(closing, "coverage_fold_range", "cover")
     in_chunks = closing._in_chunks
 
     def timed_phase(run, phase, *args):
@@ -539,6 +542,48 @@ def _instrument(*, explain: bool) -> tuple[dict[str, float], dict[str, int]]:
     wrap(documents, "_lines", "lines")
     wrap(documents, "_save", "save")
     return totals, calls
+
+
+def execute_fold() -> dict:
+    """Worker side: the scheduled fold (`coverage_fold_due`) of everything seeded, timed."""
+    import django
+
+    django.setup()
+    from ledger.services.closing import coverage_fold_due
+
+    started = time.perf_counter()
+    watermark = coverage_fold_due(now=CLOSE_NOW)
+    seconds = time.perf_counter() - started
+    assert watermark, "the fold found the close lock taken"
+    return {"seconds": round(seconds, 2), "peak_rss_mb": _peak_rss_mb()}
+
+
+def _maintenance():
+    """A connection to the server's `postgres` database: a template must have no sessions."""
+    import psycopg
+    from django.db import connection
+
+    settings = connection.settings_dict
+    return psycopg.connect(
+        dbname="postgres",
+        user=settings["USER"],
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        password=settings["PASSWORD"] or None,
+        autocommit=True,
+    )
+
+
+def clone_database(database: str, clone: str) -> None:
+    """A copy of the seeded database (file copy: seconds, where WAL-logging it takes minutes)."""
+    with _maintenance() as maintenance:
+        maintenance.execute(f'DROP DATABASE IF EXISTS "{clone}"')
+        maintenance.execute(f'CREATE DATABASE "{clone}" TEMPLATE "{database}" STRATEGY FILE_COPY')
+
+
+def drop_database(name: str) -> None:
+    with _maintenance() as maintenance:
+        maintenance.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def execute_close() -> dict:
@@ -634,8 +679,24 @@ def measure(*, uses: int, talents: int, brands: int, agencies: int, batch: int) 
         log(f"bare aggregate before the close: {bare_before:.3f} s over {len(sums)} accounts")
         bare_lines, _ = bare(_BARE_LINES)
         log(f"bare lines (reference: grouped by license, kind, channel): {bare_lines:.3f} s")
-        connection.close()  # the worker takes its own connection; nothing of ours lingers
-        log("close: request + execute in a worker subprocess")
+        # A copy closed without any fold before: the close folds the whole month itself.
+        cold = f"{database}_unfolded"
+        connection.close()  # the template must have no session
+        clone_database(database, cold)
+        try:
+            log("close without a fold before it: request + execute in a worker subprocess")
+            unfolded = close_in_subprocess(cold)
+            log(
+                f"close without a fold: {unfolded['seconds']} s, peak RSS "
+                f"{unfolded['peak_rss_mb']} MB, phases {unfolded['phase_seconds']}"
+            )
+        finally:
+            drop_database(cold)
+        connection.close()  # the workers take their own connections; nothing of ours lingers
+        log("the schedule's fold of the month, in one go, in a worker subprocess")
+        fold = close_in_subprocess(database, step="--fold")
+        log(f"fold: {fold['seconds']} s, peak RSS {fold['peak_rss_mb']} MB")
+        log("close after the fold: request + execute in a worker subprocess")
         close = close_in_subprocess(database)
         log(
             f"close: {close['seconds']} s, peak RSS {close['peak_rss_mb']} MB "
@@ -659,8 +720,10 @@ def measure(*, uses: int, talents: int, brands: int, agencies: int, batch: int) 
         connection.close()
         teardown_databases(config, verbosity=0)
     ratio = close["seconds"] / bare_before if bare_before else None
+    unfolded_ratio = unfolded["seconds"] / bare_before if bare_before else None
     log(
-        f"targets: close <= 30 s: {close['seconds']} s; <= 3x the bare aggregate: {ratio:.1f}x"
+        f"targets: close <= 30 s: {close['seconds']} s ({unfolded['seconds']} s without a fold "
+        f"before it); <= 3x the bare aggregate: {ratio:.1f}x ({unfolded_ratio:.1f}x)"
         if ratio
         else "targets: no bare time"
     )
@@ -681,6 +744,12 @@ def measure(*, uses: int, talents: int, brands: int, agencies: int, batch: int) 
         "bare_lines_seconds": round(bare_lines, 3),
         "close_over_bare": round(ratio, 1) if ratio else None,
         "phase_seconds": close["phase_seconds"],
+        "fold_seconds": fold["seconds"],
+        "fold_peak_rss_mb": fold["peak_rss_mb"],
+        "unfolded_seconds": unfolded["seconds"],
+        "unfolded_peak_rss_mb": unfolded["peak_rss_mb"],
+        "unfolded_over_bare": round(unfolded_ratio, 1) if unfolded_ratio else None,
+        "unfolded_phase_seconds": unfolded["phase_seconds"],
         "seed_seconds": round(seed_seconds, 1),
         **checked,
     }
@@ -690,9 +759,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uses", type=int, help="one size (default: every BENCH_CLOSE_SIZES)")
     parser.add_argument("--execute", action="store_true", help="the close worker (internal)")
+    parser.add_argument("--fold", action="store_true", help="the fold worker (internal)")
     args = parser.parse_args(argv)
     if args.execute:
         print(json.dumps(execute_close()), flush=True)
+        return 0
+    if args.fold:
+        print(json.dumps(execute_fold()), flush=True)
         return 0
 
     import django

@@ -8,6 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from ledger.errors import InvalidInput
 
+# Before every period: the lower bound when no close has finished yet.
+EARLIEST = date(1, 1, 1)
+
 _LABEL = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 

@@ -2,7 +2,7 @@
 
 The services are imported inside each task, so that this module (loaded by every worker at
 start-up) does not load the whole domain, and a service that fails to import fails its own task
-only. Beat runs close_due_periods and seal_blocks on the schedules that
+only. Beat runs close_due_periods, seal_blocks and fold_coverage on the schedules that
 `manage.py setup_schedules` creates (editable in the admin under Periodic tasks).
 """
 
@@ -28,6 +28,24 @@ def seal_blocks() -> int:
     from ledger.services import sealing
 
     return sealing.seal_blocks().transactions_sealed
+
+
+@shared_task(acks_late=True)
+def enqueue_each(task_name: str, ids: list[int]) -> int:
+    """Send `task_name` once per id (send_after_commit hands many ids over as one message).
+    Sent twice, each id's task runs twice, which every such task is safe to do."""
+    from ledger.services.queueing import tasks_enqueue_each
+
+    return tasks_enqueue_each(task_name=task_name, ids=ids)
+
+
+@shared_task
+def fold_coverage() -> int | None:
+    """Fold committed journal transactions into coverage and line totals; the folded watermark,
+    or None when a close holds the lock (it folds what it needs itself)."""
+    from ledger.services.closing import coverage_fold_due
+
+    return coverage_fold_due()
 
 
 @shared_task(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from django.core.management import call_command
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-from ledger.models import Block, BlockEntry, CloseRun
+from ledger.models import Block, BlockEntry, CloseRun, Coverage, CoverageFold, CoverageTotal
 from tests.ledger.helpers import accounts_for, post_use
 
 WORKER_TIMEOUT_S = 60
@@ -46,6 +47,48 @@ def test_a_real_worker_seals_committed_transactions_into_a_block(celery_worker_p
     assert "ledger.tasks.seal_blocks" in celery_worker_process.log()
 
 
+def test_a_real_worker_folds_committed_transactions_into_coverage(celery_worker_process):
+    """The schedule's fold: each use covered in its month, its legs added to the line totals."""
+    accounts = accounts_for()
+    september = datetime(2026, 9, 10, 12, tzinfo=UTC)
+    txs = [
+        post_use(f"fold-{i}", accounts, gross=100 + i, fee=10, occurred_at=september).transaction
+        for i in range(3)
+    ]
+
+    celery_worker_process.send("ledger.tasks.fold_coverage")
+
+    fold = wait_for(
+        lambda: CoverageFold.objects.first(), what="a fold", worker=celery_worker_process
+    )
+    assert fold.watermark == txs[-1].pk
+    covered = dict(Coverage.objects.values_list("transaction_id", "period_start"))
+    assert covered == {tx.pk: date(2026, 9, 1) for tx in txs}
+    brand, talent, _ = accounts
+    totals = {
+        t.account_id: (t.entries, t.amount_minor, t.gross_minor, t.fee_minor)
+        for t in CoverageTotal.objects.filter(period_start=date(2026, 9, 1))
+    }
+    assert totals == {brand.pk: (3, 303, 303, 30), talent.pk: (3, -273, 303, 30)}
+    assert "ledger.tasks.fold_coverage" in celery_worker_process.log()
+
+
+def test_a_real_worker_fans_one_message_out_into_a_task_per_id(celery_worker_process):
+    """What a close hands over for its thousands of payouts: one enqueue_each message, which
+    the worker turns into one payout_send per id (ids of no payout here: only the messages are
+    under test, and each task then fails on its missing row)."""
+    celery_worker_process.send("ledger.tasks.enqueue_each", "payout_send", [999_001, 999_002])
+
+    wait_for(
+        lambda: celery_worker_process.log().count("ledger.tasks.payout_send[") >= 4,
+        what="two payout_send tasks received and finished",
+        worker=celery_worker_process,
+    )
+    log = celery_worker_process.log()
+    assert re.search(r"Task ledger\.tasks\.enqueue_each\[[^\]]+\] succeeded in [\d.]+s: 2\n", log)
+    assert len(re.findall(r"Task ledger\.tasks\.payout_send\[[^\]]+\] received", log)) == 2
+
+
 def test_a_real_worker_closes_the_due_periods_oldest_first(celery_worker_process):
     accounts = accounts_for()
     post_use("september", accounts, occurred_at=datetime(2026, 9, 10, 12, tzinfo=UTC))
@@ -66,7 +109,7 @@ def test_a_real_worker_closes_the_due_periods_oldest_first(celery_worker_process
 
 
 @pytest.mark.django_db
-def test_setup_schedules_creates_both_periodic_tasks():
+def test_setup_schedules_creates_the_periodic_tasks():
     call_command("setup_schedules")
 
     close = PeriodicTask.objects.get(name="Close due periods")
@@ -81,7 +124,10 @@ def test_setup_schedules_creates_both_periodic_tasks():
     seal = PeriodicTask.objects.get(name="Seal journal blocks")
     assert seal.task == "ledger.tasks.seal_blocks"
     assert (seal.interval.every, seal.interval.period) == (5, IntervalSchedule.MINUTES)
-    assert close.enabled and seal.enabled
+    fold = PeriodicTask.objects.get(name="Fold the journal into coverage")
+    assert fold.task == "ledger.tasks.fold_coverage"
+    assert (fold.interval.every, fold.interval.period) == (5, IntervalSchedule.MINUTES)
+    assert close.enabled and seal.enabled and fold.enabled
 
 
 @pytest.mark.django_db

@@ -173,6 +173,8 @@ LEDGER_CLOSE_CHUNK = env.int("LEDGER_CLOSE_CHUNK", default=200)
 # Connections working off a close's chunks at once (threads of the process running the close).
 LEDGER_CLOSE_WORKERS = env.int("LEDGER_CLOSE_WORKERS", default=2)
 LEDGER_MINIMUM_PAYOUT = env("LEDGER_MINIMUM_PAYOUT", default="25.00")
+# The fold (ledger.services.coverage): journal ids per transaction when it catches up.
+LEDGER_FOLD_SLICE = env.int("LEDGER_FOLD_SLICE", default=100_000)
 # The platform's fee on licenses a brand requests in the portal (percent of every amount).
 PORTAL_PLATFORM_FEE_PCT = env("PORTAL_PLATFORM_FEE_PCT", default="10")
 

@@ -42,7 +42,8 @@ class CloseRun(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.CHARGES)
     # The highest journal transaction id the close covers (besides its own charges), read while
-    # no lower id was in flight. Frozen once set, so every chunk and every re-run agree.
+    # no lower id was in flight. Frozen once set, so every chunk and every re-run agree, and
+    # the fold puts any higher id after this period (ledger.services.coverage).
     watermark = models.BigIntegerField(null=True, blank=True)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
@@ -136,20 +137,44 @@ class CloseChunk(models.Model):
         return f"{self.run} {self.phase} #{self.number}"
 
 
-class Coverage(AppendOnlyModel):
-    """Which close covered a journal transaction, with the line key and figures its postings
-    are summed under on that close's documents.
+class LineKeyed(models.Model):
+    """A document line's key (license, what was used or charged, channel, section) and the
+    whole transactions' figures behind it: what the brand is charged, the agency's commission,
+    the platform's fee."""
 
-    The transaction is the primary key: it is covered once, by one close. All its postings
-    share its id and occurred_at, so they always fall in the same close, and each posting to a
-    payee's or brand's account is on that close's document of the account (unique per account
-    and period) — with those two unique constraints, this table is invariant 6's proof.
+    license_id = models.BigIntegerField(null=True)
+    transaction_kind = models.CharField(max_length=32)
+    kind = models.CharField(max_length=32)
+    channel = models.CharField(max_length=64)
+    prior = models.BooleanField()
+    units = models.BigIntegerField()
+    gross_minor = models.BigIntegerField()
+    commission_minor = models.BigIntegerField()
+    fee_minor = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class Coverage(LineKeyed, AppendOnlyModel):
+    """Which period's documents a journal transaction is on, with the line key and figures its
+    postings are summed under there.
+
+    The transaction is the primary key: it is covered once. All its postings share its id and
+    occurred_at, so they are on the same close's documents, and each posting to a payee's or
+    brand's account is on that close's document of the account (unique per account and period):
+    with those two unique constraints, this table is invariant 6's proof.
+
+    `period_start` is the period the transaction counts in: its own month, or the first month
+    no close has frozen yet, if that is later (a late use). A close issues every period after
+    the previous finished close up to its own, so it is the first close at or after that month.
+    Rows are written ahead of the close, by the fold (ledger.services.coverage).
 
     Reversals are keyed under the use (or charge) they reverse, with negative units; `prior`
-    when that original happened before the close's period began.
+    when that original happened before `period_start`'s month began.
     """
 
-    # No foreign-key constraints: rows are only ever inserted from a SELECT over the journal
+    # No foreign-key constraint: rows are only ever inserted from a SELECT over the journal
     # (never deleted), and the checks at COMMIT cost a row lock per transaction.
     transaction = models.OneToOneField(
         "ledger.JournalTransaction",
@@ -158,28 +183,61 @@ class Coverage(AppendOnlyModel):
         related_name="coverage",
         db_constraint=False,
     )
-    run = models.ForeignKey(
-        CloseRun,
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
     period_start = models.DateField()
-    license_id = models.BigIntegerField(null=True)
-    transaction_kind = models.CharField(max_length=32)
-    kind = models.CharField(max_length=32)
-    channel = models.CharField(max_length=64)
-    prior = models.BooleanField()
-    units = models.BigIntegerField()
-    # The whole transaction's figures: what the brand is charged, the agency's commission,
-    # the platform's fee.
-    gross_minor = models.BigIntegerField()
-    commission_minor = models.BigIntegerField()
-    fee_minor = models.BigIntegerField()
 
     def __str__(self) -> str:
-        return f"transaction {self.transaction_id} on the {self.period_start:%Y-%m} close"
+        return f"transaction {self.transaction_id} in {self.period_start:%Y-%m}"
+
+
+class CoverageTotal(LineKeyed):
+    """The running sums of one account's covered postings under one line key, in one period:
+    what a document line says, kept up to date by each fold so the close reads a few rows per
+    account instead of every posting.
+
+    A cache of the coverage, not a record: the fold adds to it in the same transaction as the
+    coverage rows it sums, and `coverage_totals_mismatches` recomputes it from the journal.
+    """
+
+    period_start = models.DateField()
+    account = models.ForeignKey(
+        LedgerAccount, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    entries = models.BigIntegerField()
+    # The account's own postings: a payee's share, or what the brand owes.
+    amount_minor = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "account",
+                    "period_start",
+                    "license_id",
+                    "transaction_kind",
+                    "kind",
+                    "channel",
+                    "prior",
+                ],
+                nulls_distinct=False,
+                name="coverage_total_per_line",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"account {self.account_id} {self.period_start:%Y-%m} {self.kind}: {self.amount_minor}"
+        )
+
+
+class CoverageFold(models.Model):
+    """A fold of the journal into coverage: every transaction id up to `watermark` (read while
+    no lower id was in flight) is covered. The next fold starts after the highest."""
+
+    watermark = models.BigIntegerField(unique=True)
+    folded_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"folded up to {self.watermark}"
 
 
 class DocumentSeries(models.Model):

@@ -26,6 +26,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from ledger.models import Charge, JournalTransaction, LedgerAccount, Payout, Posting
 from ledger.money import Money
 from ledger.periods import Period
+from ledger.selectors.finance import latest_close_done
 from ledger.selectors.visibility import Viewer, licenses_visible_to
 
 TALENT, AGENCY = "talent", "agency"
@@ -109,9 +110,11 @@ def money_pipeline(
     period = Period.of(now)
     earned = _owed_by_currency(postings.filter(EARNINGS, occurred_at__gte=period.start_at))
     balance = _owed_by_currency(postings)
-    pending = _owed_by_currency(
-        postings.filter(transaction__coverage__isnull=True).exclude(PAYOUT_MOVES)
-    )
+    # Not on a statement yet: not covered, or covered in a period no close has issued yet
+    # (the fold covers ahead of the close).
+    last = latest_close_done()
+    issued = Q(transaction__coverage__period_start__lte=last.period_start) if last else Q(pk=None)
+    pending = _owed_by_currency(postings.exclude(issued).exclude(PAYOUT_MOVES))
     payouts = Payout.objects.filter(account__in=accounts)
     paid = _payout_totals(payouts.filter(status=Payout.Status.SENT))
     in_flight = _payout_totals(payouts.filter(status=Payout.Status.PENDING))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 
 from django.db.models import Q, QuerySet
 
@@ -21,7 +22,7 @@ from ledger.models import (
     Statement,
     VerificationRun,
 )
-from ledger.periods import Period
+from ledger.periods import EARLIEST, Period
 from ledger.selectors.visibility import Viewer, invoices_visible_to, statements_visible_to
 
 
@@ -43,6 +44,17 @@ def close_done_before(period: Period) -> CloseRun | None:
         .order_by("-period_start")
         .first()
     )
+
+
+def latest_close_done() -> CloseRun | None:
+    return CloseRun.objects.filter(status=CloseRun.Status.DONE).order_by("-period_start").first()
+
+
+def issued_periods(period: Period) -> dict[str, date]:
+    """The coverage periods the close of `period` issues: after the previous finished close
+    (`previous`, exclusive; months no close issued are taken up by the next) up to its own."""
+    previous = close_done_before(period)
+    return {"previous": previous.period_start if previous else EARLIEST, "start": period.start}
 
 
 @dataclass

@@ -9,10 +9,12 @@ from django.db import connection
 
 from ledger.models import DocumentLine, Invoice, Statement
 from ledger.periods import Period
+from ledger.selectors.finance import issued_periods
 
-# The covered postings behind one line: the same grouping keys as the close's line query
-# (ledger.services.documents._LINES), so the entries listed always sum to the line. A covered
-# posting is never later than its period's end, which bounds the account's index range.
+# The covered postings behind one line: the same periods and grouping keys as the totals the
+# close's line query sums (ledger.services.documents._LINES, ledger.services.coverage), so the
+# entries listed always sum to the line. A posting issued by a close is never later than its
+# period's end, which bounds the account's index range.
 _ENTRIES = """
 SELECT t.id, t.kind, t.occurred_at, t.recorded_at, t.reverses_id, p.amount_minor,
        ue.id, ue.external_id, ue.asset_id, ue.quantity, ue.rating, ch.kind, ch.detail
@@ -22,12 +24,12 @@ JOIN ledger_journaltransaction t ON t.id = p.transaction_id
 LEFT JOIN ledger_usageevent ue ON ue.transaction_id = coalesce(t.reverses_id, t.id)
 LEFT JOIN ledger_charge ch ON ch.transaction_id = coalesce(t.reverses_id, t.id)
 WHERE p.account_id = %(account)s AND p.occurred_at < %(end_at)s
-  AND c.period_start = %(start)s
+  AND c.period_start > %(previous)s AND c.period_start <= %(start)s
   AND c.transaction_kind = %(tx_kind)s
   AND c.kind = %(kind)s
   AND c.channel = %(channel)s
   AND coalesce(c.license_id, -1) = %(license)s
-  AND c.prior = %(prior)s
+  AND (c.prior OR c.period_start < %(start)s) = %(prior)s
 ORDER BY t.occurred_at, t.id
 """
 
@@ -47,7 +49,7 @@ def line_entries(line: DocumentLine) -> list[dict[str, Any]]:
             _ENTRIES,
             {
                 "account": document.account_id,
-                "start": period.start,
+                **issued_periods(period),
                 "end_at": period.end_at,
                 "tx_kind": line.transaction_kind,
                 "kind": line.kind,

@@ -6,11 +6,13 @@
     period_close_execute  -> does (or resumes) the work of a run:
         1. charges:    flat fees, then minimum-guarantee top-ups (ledger.services.charges)
                        then the watermark: the highest journal id, read while none is in flight
-        2. cover:      per slice of journal ids, each transaction the close covers, with its
-                       line key and figures (ledger_coverage), then ANALYZE
+        2. cover:      the fold (ledger.services.coverage) of what the schedule has not folded
+                       yet, up to the watermark, in slices of journal ids
         3. invoices:   per chunk of brand accounts, apply advances, issue invoices
         4. statements: per chunk of talent/agency accounts, withhold, issue statements
     period_close_due      -> request and execute every period whose grace time has passed
+    coverage_fold_due     -> the fold on its schedule, under the same lock: a close then finds
+                             most of its period folded already
 
 Exactly once comes from the database, not from luck: the run row is unique per (period, kind);
 a session advisory lock lets one process work on closes at a time (a killed worker's lock goes
@@ -43,14 +45,15 @@ from ledger.models import (
     LicenseActivation,
 )
 from ledger.periods import Period
-from ledger.selectors.finance import close_done_before
+from ledger.selectors.finance import close_done_before, latest_close_done
 from ledger.services.charges import period_charges_post
-from ledger.services.documents import (
-    coverage_analyze,
-    coverage_build,
-    invoices_issue_within,
-    statements_issue_within,
+from ledger.services.coverage import (
+    coverage_fold_mark,
+    coverage_fold_range,
+    coverage_fold_upto,
+    folded_watermark,
 )
+from ledger.services.documents import invoices_issue_within, statements_issue_within
 from ledger.services.queueing import send_after_commit
 from ledger.services.sealing import committed_watermark
 
@@ -138,7 +141,7 @@ def period_close_request_due(
     """
     now = now or timezone.now()
     grace = timedelta(days=settings.LEDGER_CLOSE_GRACE_DAYS if grace_days is None else grace_days)
-    last_done = CloseRun.objects.filter(status=Status.DONE).order_by("-period_start").first()
+    last_done = latest_close_done()
     if last_done:
         period = Period(last_done.period_start).next()
     else:
@@ -168,6 +171,16 @@ def period_close_due(
     return results
 
 
+def coverage_fold_due(*, now: datetime | None = None) -> int | None:
+    """Fold what was committed since the last fold (beat, every few minutes); the new folded
+    watermark, or None when a close (or another fold) holds the lock: the close folds it."""
+    with _close_lock() as acquired:
+        if not acquired:
+            return None
+        watermark = committed_watermark() or 0
+        return coverage_fold_upto(watermark=watermark, now=now or timezone.now())
+
+
 # -- the work ---------------------------------------------------------------------------------
 
 
@@ -182,10 +195,10 @@ def _work(run: CloseRun, now: datetime) -> None:
         payees = LedgerAccount.objects.filter(kind__in=PAYEE_KINDS).count()
         _update(run, watermark=watermark, total=brands + payees, phase=Phase.COVER, done=0)
     if run.phase == Phase.COVER:
-        # Every chunk below sums the postings of these transactions: covered in slices of
-        # transaction ids, by all the workers at once.
+        # Every chunk below reads the totals of the covered transactions: what the schedule
+        # did not fold yet is folded here, in slices of ids, by all the workers at once.
         _in_chunks(run, Phase.COVER, _cover_slices(run), _cover_slice)
-        coverage_analyze()
+        coverage_fold_mark(watermark=run.watermark, now=now)
         _update(run, phase=Phase.INVOICES)
     if run.phase == Phase.INVOICES:
         _issue_in_chunks(run, Phase.INVOICES, [Kind.BRAND_RECEIVABLE], invoices_issue_within, now)
@@ -273,20 +286,14 @@ def _account_chunks(kinds) -> Callable[[], list[Bounds]]:
 
 
 def _cover_slices(run: CloseRun) -> Callable[[], list[Bounds]]:
-    """One slice of transaction ids per worker, up to the watermark.
-
-    The period's entries are mostly those after the previous close's watermark, so that span
-    is split evenly; the first slice also takes every older id, where only the few uses of
-    this period recorded before the previous close ran are found.
-    """
+    """The ids after the last fold up to the watermark, split evenly: a slice per worker."""
 
     def bounds() -> list[Bounds]:
-        previous = close_done_before(Period(run.period_start))
-        since = previous.watermark if previous else 0
+        since = folded_watermark()
         workers = max(1, settings.LEDGER_CLOSE_WORKERS)
         span = max(0, run.watermark - since)
         cuts = [since + span * i // workers for i in range(1, workers)]
-        firsts = [1, *(cut + 1 for cut in cuts)]
+        firsts = [since + 1, *(cut + 1 for cut in cuts)]
         lasts = [*cuts, run.watermark]
         return [
             (first, last, 0) for first, last in zip(firsts, lasts, strict=True) if first <= last
@@ -296,7 +303,7 @@ def _cover_slices(run: CloseRun) -> Callable[[], list[Bounds]]:
 
 
 def _cover_slice(run: CloseRun, chunk: CloseChunk) -> None:
-    coverage_build(run, first=chunk.first_account_id, last=chunk.last_account_id)
+    coverage_fold_range(first=chunk.first_account_id, last=chunk.last_account_id)
 
 
 def _issue_in_chunks(

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -36,9 +36,11 @@ from ledger.models import (
 )
 from ledger.money import Money
 from ledger.periods import Period
-from ledger.selectors.finance import close_done_before
+from ledger.selectors.finance import issued_periods
 from ledger.services.billing import invoice_billings_queue_within
+from ledger.services.bulk import copy_rows
 from ledger.services.charges import CLOSE_SOURCE, advance_application_within
+from ledger.services.coverage import coverage_fold_posted
 from ledger.services.journal import Leg, journal_post_within
 from ledger.services.payouts import payouts_queue_within
 from ledger.services.postings import AccountCache, Kind
@@ -91,15 +93,11 @@ def invoices_issue_within(
     """Apply advances against what the close covered on the brand accounts, issue invoices."""
     period = Period(run.period_start)
     lines = _lines(run, [a.pk for a in accounts], payee=False)
-    cache = AccountCache()
-    touched = []
-    for account in accounts:
-        applied = _apply_advances(account, lines.get(account.pk), period, cache, now)
-        if applied:
-            _cover_posted(run, applied)
-            touched.append(account.pk)
-    if touched:  # their lines now include the advance applied
-        lines.update(_lines(run, touched, payee=False))
+    applied = _apply_advances(accounts, lines, period, AccountCache(), now)
+    if applied:  # their lines now include the advance applied
+        posted = [tx for ids in applied.values() for tx in ids]
+        coverage_fold_posted(transactions=posted, period=period)
+        lines.update(_lines(run, list(applied), payee=False))
     brands = Brand.objects.in_bulk([a.brand_id for a in accounts])
     invoices = []
     for account in accounts:
@@ -245,25 +243,40 @@ def _carry_forward_reason(payee: Talent | Agency, payable: int, minimum: int) ->
 
 
 def _apply_advances(
-    account: LedgerAccount, lines: Lines | None, period: Period, cache: AccountCache, now
-) -> list[int]:
-    """Advance applications for the brand's licenses with an unapplied advance; their ids."""
-    if lines is None:
-        return []
-    gross = lines.gross_by_license(APPLICABLE_KINDS)
+    accounts: list[LedgerAccount],
+    lines: dict[int, Lines],
+    period: Period,
+    cache: AccountCache,
+    now: datetime,
+) -> dict[int, list[int]]:
+    """Advance applications for the brands' licenses with an unapplied advance: the new
+    transaction ids per brand account (two queries for the whole chunk, not two per brand)."""
+    gross: dict[int, dict[int, int]] = {}  # license -> the gross covered on it
+    account_of: dict[int, LedgerAccount] = {}
+    for account in accounts:
+        if account.pk in lines:
+            for license_id, amount in lines[account.pk].gross_by_license(APPLICABLE_KINDS).items():
+                gross[license_id], account_of[license_id] = amount, account
+    if not gross:
+        return {}
     advances = Charge.objects.filter(
-        kind=Charge.Kind.ADVANCE,
-        license__brand_id=account.brand_id,
-        license__currency=account.currency,
-        license_id__in=list(gross),
+        kind=Charge.Kind.ADVANCE, license_id__in=list(gross)
     ).select_related("license__brand", "license__twin__talent", "license__active_version")
-    applied = []
-    for advance in advances.order_by("license_id"):
-        if Charge.objects.filter(
+    done_before = set(
+        Charge.objects.filter(
             kind=Charge.Kind.ADVANCE_APPLICATION,
-            license_id=advance.license_id,
+            license_id__in=list(gross),
             period_start=period.start,
-        ).exists():
+        ).values_list("license_id", flat=True)
+    )
+    applied: dict[int, list[int]] = defaultdict(list)
+    for advance in advances.order_by("license_id"):
+        account = account_of[advance.license_id]
+        license = advance.license
+        if advance.license_id in done_before or (license.brand_id, license.currency) != (
+            account.brand_id,
+            account.currency,
+        ):
             continue
         charge = advance_application_within(
             advance=advance,
@@ -273,7 +286,7 @@ def _apply_advances(
             now=now,
         )
         if charge:
-            applied.append(charge.transaction_id)
+            applied[account.pk].append(charge.transaction_id)
     return applied
 
 
@@ -301,7 +314,7 @@ def _post_withholding(
         detail={"withheld_minor": amount.minor},
         created_at=now,
     )
-    _cover_posted(run, [result.transaction.pk])
+    coverage_fold_posted(transactions=[result.transaction.pk], period=period)
 
 
 def _next_numbers(series: str, count: int) -> range:
@@ -324,28 +337,48 @@ def _save(documents: list[tuple], series: str, *, owner: str) -> list:
         document.number = number
     model = type(documents[0][0])
     saved = model.objects.bulk_create([document for document, _ in documents])
-    rows = []
-    for document, lines in documents:
-        for position, line in enumerate(_ordered(lines.lines), start=1):
-            rows.append(
-                DocumentLine(
-                    **{owner: document},
-                    position=position,
-                    section=line.section,
-                    license_id=line.license_id,
-                    transaction_kind=line.tx_kind,
-                    kind=line.kind,
-                    channel=line.channel,
-                    units=line.units,
-                    entries=line.entries,
-                    gross_minor=line.gross,
-                    commission_minor=line.commission,
-                    fee_minor=line.fee,
-                    amount_minor=line.amount,
-                )
+    # Streamed with COPY: preparing each value for bulk_create was most of a close that reads
+    # folded totals (thousands of documents, several lines each).
+    copy_rows(
+        DocumentLine,
+        (owner, *_LINE_FIELDS),
+        (
+            (
+                document.pk,
+                position,
+                line.section,
+                line.license_id,
+                line.tx_kind,
+                line.kind,
+                line.channel,
+                line.units,
+                line.entries,
+                line.gross,
+                line.commission,
+                line.fee,
+                line.amount,
             )
-    DocumentLine.objects.bulk_create(rows, batch_size=2000)
+            for document, lines in documents
+            for position, line in enumerate(_ordered(lines.lines), start=1)
+        ),
+    )
     return saved
+
+
+_LINE_FIELDS = (
+    "position",
+    "section",
+    "license_id",
+    "transaction_kind",
+    "kind",
+    "channel",
+    "units",
+    "entries",
+    "gross_minor",
+    "commission_minor",
+    "fee_minor",
+    "amount_minor",
+)
 
 
 _SECTION_ORDER = {s: i for i, s in enumerate(Section.values)}
@@ -364,73 +397,20 @@ def _ordered(lines: list[Line]) -> list[Line]:
     )
 
 
-# -- coverage and sums ------------------------------------------------------------------------
+# -- sums ------------------------------------------------------------------------------------
 
-# One row per line: each account's postings of the transactions this close covered, by
-# license, kind, channel and section. The region's bounds on the postings are already implied by
-# the join; they let the (account, occurred_at) index skip the account's older history.
+# One row per line: each account's running totals (ledger.services.coverage) of the periods this
+# close issues — after the previous finished close, up to its own (earlier ones when months were
+# skipped). A line is "prior" when its entries' originals happened before the close's period.
 _LINES = """
-SELECT p.account_id, c.license_id, c.transaction_kind, c.kind, c.channel, c.prior,
-       count(*), sum(c.units), sum(p.amount_minor),
-       sum(c.gross_minor), sum(c.commission_minor), sum(c.fee_minor)
-FROM ledger_posting p
-JOIN ledger_coverage c ON c.transaction_id = p.transaction_id
-WHERE p.account_id = ANY(%(accounts)s) AND c.run_id = %(run)s
-  AND p.occurred_at < %(end)s
-  AND (p.occurred_at >= %(since)s OR p.transaction_id > %(since_watermark)s)
+SELECT account_id, license_id, transaction_kind, kind, channel,
+       prior OR period_start < %(start)s,
+       sum(entries), sum(units), sum(amount_minor),
+       sum(gross_minor), sum(commission_minor), sum(fee_minor)
+FROM ledger_coveragetotal
+WHERE account_id = ANY(%(accounts)s) AND period_start > %(previous)s AND period_start <= %(start)s
 GROUP BY 1, 2, 3, 4, 5, 6
 """
-
-# The transactions a close covers, each once (the primary key), with its line key and whole
-# figures. Reversals are keyed under the use (or charge) they reverse, with negative units;
-# "prior" when that original happened before the period began. {where} picks the postings
-# (the close's region, or given transactions); {conflict} is empty or skips covered ones.
-_COVER = """
-INSERT INTO ledger_coverage (transaction_id, run_id, period_start, license_id,
-                             transaction_kind, kind, channel, prior, units,
-                             gross_minor, commission_minor, fee_minor)
-SELECT t.id, %(run)s, %(start)s,
-       coalesce(ue.license_id, ch.license_id),
-       t.kind,
-       coalesce(ue.kind, ch.kind, ot.kind, t.kind),
-       coalesce(ue.channel, ''),
-       coalesce(ot.occurred_at, t.occurred_at) < %(start_at)s,
-       coalesce(CASE WHEN t.reverses_id IS NULL THEN ue.quantity ELSE -ue.quantity END, 0),
-       legs.gross, legs.commission, legs.fee
-FROM (
-    SELECT p.transaction_id,
-           coalesce(sum(p.amount_minor) FILTER (WHERE a.kind = 'brand_receivable'), 0) AS gross,
-           -coalesce(sum(p.amount_minor) FILTER (WHERE a.kind = 'agency_payable'), 0)
-               AS commission,
-           -coalesce(sum(p.amount_minor) FILTER (WHERE a.kind = 'platform_revenue'), 0) AS fee
-    FROM ledger_posting p
-    JOIN ledger_ledgeraccount a ON a.id = p.account_id
-    WHERE {where}
-    GROUP BY p.transaction_id
-) legs
-JOIN ledger_journaltransaction t ON t.id = legs.transaction_id
-LEFT JOIN ledger_journaltransaction ot ON ot.id = t.reverses_id
-LEFT JOIN ledger_usageevent ue ON ue.transaction_id = coalesce(t.reverses_id, t.id)
-LEFT JOIN ledger_charge ch ON ch.transaction_id = coalesce(t.reverses_id, t.id)
-{conflict}"""
-_REGION = """p.occurred_at < %(end)s
-      AND (p.occurred_at >= %(since)s OR p.transaction_id > %(since_watermark)s)
-      AND (p.transaction_id <= %(watermark)s
-           OR p.transaction_id IN (SELECT transaction_id FROM ledger_charge
-                                   WHERE period_start = %(start)s))"""
-
-_REGION_SLICE = _REGION + "\n      AND p.transaction_id BETWEEN %(first)s AND %(last)s"
-# The region in two parts. Entries dated in this period (nearly all) were never covered: they
-# are written without a conflict check, which cost a third of the build, and a conflict there
-# would be a bug, which then fails the close on the primary key instead of passing unnoticed.
-# Older entries after the previous close's watermark are late uses, but also that close's own
-# entries (advance applications, withholding: posted after it read its watermark, and covered
-# by it at once): those are skipped.
-_CURRENT = _REGION_SLICE + "\n      AND p.occurred_at >= %(since)s"
-_LATE = _REGION_SLICE + "\n      AND p.occurred_at < %(since)s"
-_SKIP_COVERED = "ON CONFLICT (transaction_id) DO NOTHING"
-
-_BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
 _SECTION_OF_KIND = {
     TxKind.ADVANCE_APPLICATION: Section.ADVANCE,
@@ -440,60 +420,12 @@ _SECTION_OF_KIND = {
 }
 
 
-def coverage_build(run: CloseRun, *, first: int, last: int) -> None:
-    """Cover the transactions of the run's region with ids from `first` to `last` (one
-    statement; the close covers slices of ids in parallel)."""
-    params = {**_region(run), "first": first, "last": last}
-    with connection.cursor() as cursor:
-        cursor.execute(_COVER.format(where=_CURRENT, conflict=""), params)
-        if params["since"] > _BEGINNING:  # before the first close nothing is older
-            cursor.execute(_COVER.format(where=_LATE, conflict=_SKIP_COVERED), params)
-
-
-def coverage_analyze() -> None:
-    """Statistics for the coverage just written, before any chunk joins postings to it.
-
-    Without them the planner keeps the estimate of a table without this run's rows, and hashes
-    or sorts the whole run's coverage per chunk: measured at 1M uses (on the work table this
-    one replaced), the chunks' lines took 16-19 s without this ANALYZE and 7-9 s with it
-    (which takes under a second).
-    """
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE ledger_coverage")
-
-
-def _cover_posted(run: CloseRun, transactions: list[int]) -> None:
-    """Cover transactions the close posts after the region was covered (applications...)."""
-    params = {**_region(run), "transactions": transactions}
-    with connection.cursor() as cursor:
-        where = "p.transaction_id = ANY(%(transactions)s)"
-        cursor.execute(_COVER.format(where=where, conflict=""), params)
-
-
-def _region(run: CloseRun) -> dict:
-    """What a close covers: postings before the period's end with an id up to its watermark,
-    or a charge of the period; older than the previous close's period only if they came after
-    its watermark (everything else, it covered)."""
-    period = Period(run.period_start)
-    previous = close_done_before(period)
-    return {
-        "run": run.pk,
-        "start": period.start,
-        "start_at": period.start_at,
-        "end": period.end_at,
-        # Before the first close there is no bound: every older posting is a candidate.
-        "since": Period(previous.period_start).end_at if previous else _BEGINNING,
-        "since_watermark": previous.watermark if previous else 0,
-        "watermark": run.watermark,
-    }
-
-
 def _lines(run: CloseRun, accounts: list[int], *, payee: bool) -> dict[int, Lines]:
     """Each account's lines from its covered postings; payees see credits as positive."""
     sign = -1 if payee else 1
     found: dict[int, Lines] = defaultdict(Lines)
     with connection.cursor() as cursor:
-        cursor.execute(_LINES, {**_region(run), "accounts": accounts})
+        cursor.execute(_LINES, {**issued_periods(Period(run.period_start)), "accounts": accounts})
         for row in cursor.fetchall():
             account, license_id, tx_kind, kind, channel, prior, entries, units, amount = row[:9]
             gross, commission, fee = row[9:]

@@ -1,4 +1,4 @@
-"""Recompute the ledger's hashes, Merkle roots and block chain from the stored rows.
+"""Recompute the ledger's hashes, Merkle roots, block chain and coverage totals from the rows.
 
 ledger_verify         -> the report (nothing written)
 ledger_verify_record  -> the same, kept as a VerificationRun (command and finance portal)
@@ -16,6 +16,7 @@ from accounts.models import User
 from ledger.canonical import canonical_of, content_hash
 from ledger.merkle import ZERO_HASH, block_hash, leaf_hash, merkle_root
 from ledger.models import Block, BlockEntry, JournalTransaction, Posting, VerificationRun
+from ledger.selectors.coverage import coverage_totals_mismatches
 from ledger.services.sealing import block_header_of
 
 CHUNK = 5000
@@ -37,12 +38,14 @@ def ledger_verify() -> VerifyReport:
 
     - each transaction's content hash matches its row and postings, and its postings balance;
     - each block's entries carry the leaf hash of their transaction as it is now;
-    - each block's Merkle root, header hash and link to the previous block hold.
+    - each block's Merkle root, header hash and link to the previous block hold;
+    - the running line totals the close reads equal the coverage and postings they sum.
     """
     report = VerifyReport()
     leaf_of: dict[int, str] = {}
     _verify_transactions(report, leaf_of)
     _verify_blocks(report, leaf_of)
+    _verify_coverage_totals(report)
     return report
 
 
@@ -132,3 +135,12 @@ def _verify_blocks(report: VerifyReport, leaf_of: dict[int, str]) -> None:
         if block_hash(block_header_of(block)) != block.block_hash:
             report.problems.append(f"{name}: block hash does not match its header")
         previous = block
+
+
+def _verify_coverage_totals(report: VerifyReport) -> None:
+    for wrong in coverage_totals_mismatches():
+        report.problems.append(
+            f"coverage totals: account {wrong.account_id}, {wrong.period_start:%Y-%m} "
+            f"{wrong.kind} {wrong.channel or '-'}: stored {wrong.stored_minor}, "
+            f"recomputed {wrong.recomputed_minor}"
+        )

@@ -183,10 +183,25 @@ def covered_periods(postings) -> dict[int, object]:
     )
 
 
+def issued_transactions(period_start):
+    """The transactions on the documents of that period's close: covered in a period after the
+    previous finished close, up to this one (months no close issued go to the next)."""
+    previous = (
+        CloseRun.objects.filter(status=CloseRun.Status.DONE, period_start__lt=period_start)
+        .order_by("-period_start")
+        .first()
+    )
+    covered = Coverage.objects.filter(period_start__lte=period_start)
+    if previous:
+        covered = covered.filter(period_start__gt=previous.period_start)
+    return covered.values("transaction_id")
+
+
 def covered_postings(account: LedgerAccount, period_start) -> list[Posting]:
+    """The account's postings on its document of that period."""
     return list(
         Posting.objects.filter(
-            account=account, transaction__coverage__period_start=period_start
+            account=account, transaction_id__in=issued_transactions(period_start)
         ).select_related("transaction")
     )
 

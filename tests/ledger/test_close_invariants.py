@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -40,7 +40,6 @@ from accounts.models import Agency, Talent
 from ledger.models import (
     Charge,
     CloseRun,
-    Coverage,
     DocumentLine,
     Invoice,
     JournalTransaction,
@@ -52,7 +51,7 @@ from ledger.models import (
 )
 from ledger.money import Money
 from ledger.periods import Period
-from ledger.services.closing import period_close_execute
+from ledger.services.closing import coverage_fold_due, period_close_execute
 from ledger.services.usage import usage_reverse
 from tests.factories import AgencyFactory, BrandFactory, TalentFactory
 from tests.ledger.close_helpers import (
@@ -63,6 +62,7 @@ from tests.ledger.close_helpers import (
     covered_periods,
     document_counts,
     expected_lines,
+    issued_transactions,
     rhe,
     section_total,
 )
@@ -139,6 +139,7 @@ ops = st.one_of(
         st.integers(1, 27),
     ),
     st.tuples(st.just("reverse"), st.integers(0, 99)),
+    st.tuples(st.just("fold")),  # the schedule's fold, between uses
 )  # fmt: skip
 
 
@@ -288,6 +289,9 @@ def do_ops(state: State, k: int, period_ops: list) -> None:
     period = PERIODS[k]
     now = period.start_at + timedelta(days=27, hours=12)
     for op in period_ops:
+        if op[0] == "fold":
+            assert coverage_fold_due(now=now) is not None
+            continue
         if op[0] == "reverse":
             open_ = [u for u in state.uses if u.transaction_id not in state.reversed]
             if open_:
@@ -363,25 +367,26 @@ def check_coverage(run: CloseRun, runs: dict) -> None:
         for p in covered_kind_postings().filter(occurred_at__lt=period.end_at)
         if p.transaction_id <= run.watermark or p.transaction_id in charges
     }
-    # Coverage is per transaction, its primary key: a posting is covered once, by the close of
-    # its transaction, together with every other leg of it.
+    # Coverage is per transaction, its primary key: a posting is covered once, with every
+    # other leg of its transaction, in a period this close (or an earlier one) issued.
     covered = covered_periods(covered_kind_postings())
-    assert must <= set(covered), f"uncovered postings {sorted(must - set(covered))}"
-    # Nothing covered that its close was not meant to cover, and by that close's run.
-    by_period = defaultdict(set)
-    for tx_id, start, run_id in Coverage.objects.values_list(
-        "transaction_id", "period_start", "run_id"
-    ):
-        by_period[start].add(tx_id)
-        assert run_id == runs[start].pk
-    for start, ids in by_period.items():
-        earlier = runs[start]
+    issued = {pk for pk, start in covered.items() if start <= period.start}
+    assert must <= issued, f"unissued postings {sorted(must - issued)}"
+    # Each close, this one and every earlier one again, issued only what was meant for it:
+    # nothing after its period's end, nothing above its watermark but its own entries; so no
+    # fold since then (schedule or close) added to a period already issued.
+    previous = date.min
+    for start in sorted(runs):
+        closed = runs[start]
         own = set(
             Charge.objects.filter(period_start=start).values_list("transaction_id", flat=True)
         )
-        for tx in JournalTransaction.objects.filter(pk__in=ids):
+        for tx in JournalTransaction.objects.filter(
+            coverage__period_start__gt=previous, coverage__period_start__lte=start
+        ):
             assert tx.occurred_at < Period(start).end_at
-            assert tx.pk <= earlier.watermark or tx.pk in own
+            assert tx.pk <= closed.watermark or tx.pk in own
+        previous = start
 
 
 def check_documents(run: CloseRun, state: State) -> None:
@@ -445,7 +450,7 @@ def check_documents(run: CloseRun, state: State) -> None:
     # Every account with postings covered by this close has its document.
     accounts = set(
         covered_kind_postings()
-        .filter(transaction__coverage__period_start=period.start)
+        .filter(transaction_id__in=issued_transactions(period.start))
         .values_list("account_id", flat=True)
     )
     assert accounts <= set(documents)
@@ -453,9 +458,7 @@ def check_documents(run: CloseRun, state: State) -> None:
 
 def check_reconciliation(run: CloseRun) -> None:
     period = Period(run.period_start)
-    tx_ids = set(
-        Coverage.objects.filter(period_start=period.start).values_list("transaction_id", flat=True)
-    )
+    tx_ids = {row["transaction_id"] for row in issued_transactions(period.start)}
     for tx_id, total in (
         Posting.objects.filter(transaction_id__in=tx_ids)
         .values("transaction_id")
@@ -464,10 +467,10 @@ def check_reconciliation(run: CloseRun) -> None:
     ):
         assert total == 0, f"transaction {tx_id} does not balance"
     brand_tx = Posting.objects.filter(
-        transaction__coverage__period_start=period.start, account__kind=Kind.BRAND_RECEIVABLE
+        transaction_id__in=issued_transactions(period.start), account__kind=Kind.BRAND_RECEIVABLE
     ).values("transaction_id")
     currencies = set(
-        Posting.objects.filter(transaction__coverage__period_start=period.start).values_list(
+        Posting.objects.filter(transaction_id__in=issued_transactions(period.start)).values_list(
             "currency", flat=True
         )
     )
@@ -490,14 +493,14 @@ def check_reconciliation(run: CloseRun) -> None:
 
 
 def check_balances(state: State) -> None:
+    # What the closes so far issued (the fold may have covered later months ahead).
+    last_closed = CloseRun.objects.filter(status="done").order_by("-period_start").first()
+    issued = Posting.objects.filter(
+        transaction__coverage__period_start__lte=last_closed.period_start
+    )
     for account in LedgerAccount.objects.filter(kind__in=PAYEE_KINDS):
         latest = Statement.objects.filter(account=account).order_by("-period_start").first()
-        balance = (
-            Posting.objects.filter(account=account, transaction__coverage__isnull=False).aggregate(
-                s=Sum("amount_minor")
-            )["s"]
-            or 0
-        )
+        balance = issued.filter(account=account).aggregate(s=Sum("amount_minor"))["s"] or 0
         closing = latest.closing_minor if latest else 0
         assert closing == -balance - state.payouts[account.pk], account
 
@@ -519,7 +522,7 @@ def check_advances(state: State, period: Period) -> None:
     party's exact recouped share when it gives everything back."""
     gross: dict[int, int] = defaultdict(int)
     postings = Posting.objects.filter(
-        transaction__coverage__period_start=period.start,
+        transaction_id__in=issued_transactions(period.start),
         account__kind=Kind.BRAND_RECEIVABLE,
         transaction__kind__in=APPLICABLE,
     ).select_related("transaction")

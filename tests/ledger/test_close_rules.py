@@ -22,6 +22,7 @@ from ledger.models import (
     CloseChunk,
     CloseRun,
     Coverage,
+    CoverageFold,
     DocumentLine,
     Invoice,
     JournalTransaction,
@@ -492,7 +493,7 @@ def test_g_withholding_on_the_taxable_amount_posts_a_withholding_transaction(db)
     assert sorted(tx.postings.values_list("account_id", "amount_minor")) == sorted(
         [(talent_account.pk, 1_622), (withholding_account.pk, -1_622)]
     )
-    assert Coverage.objects.get(transaction=tx).run_id == statement.run_id
+    assert Coverage.objects.get(transaction=tx).period_start == statement.period_start
 
 
 def test_h_below_the_minimum_payout_carries_forward_then_pays_out(db):
@@ -872,35 +873,35 @@ def test_a_close_resumes_after_a_crash_between_cover_slices(db, monkeypatch):
         return lambda: [(1, one, 0), (one + 1, two, 0), (two + 1, run.watermark, 0)]
 
     monkeypatch.setattr(closing, "_cover_slices", thirds)
-    built = closing.coverage_build
+    built = closing.coverage_fold_range
     calls = []
 
-    def dying(run, **bounds):
+    def dying(**bounds):
         if calls:  # the first slice committed; the worker dies in the second
             raise RuntimeError("worker killed")
-        built(run, **bounds)
+        built(**bounds)
         calls.append(bounds)
 
     run = period_close_request(period=Period.parse("2026-03"), now=now)
-    monkeypatch.setattr(closing, "coverage_build", dying)
+    monkeypatch.setattr(closing, "coverage_fold_range", dying)
     with pytest.raises(RuntimeError, match="worker killed"):
         period_close_execute(run_id=run.pk, now=now)
     run.refresh_from_db()
     assert (run.status, run.phase) == ("failed", "cover")
     first = calls[0]
     assert first["first"] == 1
-    kept = Coverage.objects.filter(run=run).values_list("transaction_id", flat=True)
+    kept = Coverage.objects.values_list("transaction_id", flat=True)
     assert all(first["first"] <= tx <= first["last"] for tx in kept)
     assert 0 < len(kept) < JournalTransaction.objects.count()
 
-    monkeypatch.setattr(closing, "coverage_build", built)
+    monkeypatch.setattr(closing, "coverage_fold_range", built)
     period_close_execute(run_id=run.pk, now=now)
     run.refresh_from_db()
     assert (run.status, run.attempts) == ("done", 2)
     assert list(
         CloseChunk.objects.filter(run=run, phase="cover").values_list("number", "done")
     ) == [(1, True), (2, True), (3, True)]
-    assert set(Coverage.objects.filter(run=run).values_list("transaction_id", flat=True)) == set(
+    assert set(Coverage.objects.values_list("transaction_id", flat=True)) == set(
         JournalTransaction.objects.values_list("pk", flat=True)
     )
     for s in talents:
@@ -909,29 +910,24 @@ def test_a_close_resumes_after_a_crash_between_cover_slices(db, monkeypatch):
         assert actual_lines(document) == expected_lines(document.account, document.period_start)
 
 
-def test_cover_slices_split_the_ids_since_the_previous_close_among_the_workers(db, settings):
-    """The previous close's watermark is 400, this one's 1,000: the 600 new ids are split
-    evenly, and the first slice also takes the older ids (uses of this period recorded
-    before the previous close ran)."""
+def test_cover_slices_split_the_ids_after_the_last_fold_among_the_workers(db, settings):
+    """The last fold reached id 400, this close's watermark is 1,000: the 600 ids left are
+    split evenly (everything up to 400 is covered already)."""
     from ledger.services.closing import _cover_slices
 
     requested = datetime(2026, 4, 10, tzinfo=UTC)
-    CloseRun.objects.create(
-        period_start=Period.parse("2026-02").start,
-        status=CloseRun.Status.DONE,
-        watermark=400,
-        requested_at=requested,
-    )
+    CoverageFold.objects.create(watermark=300, folded_at=requested)
+    CoverageFold.objects.create(watermark=400, folded_at=requested)
     run = CloseRun.objects.create(
         period_start=Period.parse("2026-03").start, watermark=1_000, requested_at=requested
     )
     settings.LEDGER_CLOSE_WORKERS = 2
-    assert _cover_slices(run)() == [(1, 700, 0), (701, 1_000, 0)]
+    assert _cover_slices(run)() == [(401, 700, 0), (701, 1_000, 0)]
     settings.LEDGER_CLOSE_WORKERS = 3
-    assert _cover_slices(run)() == [(1, 600, 0), (601, 800, 0), (801, 1_000, 0)]
+    assert _cover_slices(run)() == [(401, 600, 0), (601, 800, 0), (801, 1_000, 0)]
     settings.LEDGER_CLOSE_WORKERS = 1
-    assert _cover_slices(run)() == [(1, 1_000, 0)]
-    run.watermark = 0  # nothing was ever posted: nothing to slice
+    assert _cover_slices(run)() == [(401, 1_000, 0)]
+    run.watermark = 400  # folded up to the watermark already: nothing to slice
     assert _cover_slices(run)() == []
 
 

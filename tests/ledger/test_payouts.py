@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from accounts.models import Talent
 from ledger import tasks
 from ledger.gateways.stripe import StripeGateway, TransientStripeError
-from ledger.models import JournalTransaction, LedgerAccount, Payout, Statement
+from ledger.models import InvoiceBilling, JournalTransaction, LedgerAccount, Payout, Statement
 from ledger.periods import Period
 from ledger.services import payouts as payouts_service
 from ledger.services.closing import period_close_execute, period_close_request
@@ -184,6 +184,45 @@ def test_payout_send_is_queued_after_the_close_commits(
     for callback in callbacks:
         callback()
     assert sent == [Payout.objects.get().pk]
+
+
+def test_many_payouts_of_a_close_go_to_the_broker_as_one_message_a_worker_fans_out(
+    db, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A close pays thousands of payees: one enqueue_each message per chunk, after its commit;
+    the worker then sends each payout its own payout_send (retried and idempotent per payout).
+    The broker is not under test (tests/test_celery_worker.py runs a fan-out on a real one)."""
+    parties = [scenario() for _ in range(8)]  # chunks of 2 payees (8 / 4 per worker)
+    for s in parties:
+        Talent.objects.filter(pk=s.talent.pk).update(
+            stripe_account_id="acct_x", payouts_enabled=True
+        )
+        assert s.use("generation", quantity=3).status == "accepted"
+    fanned: list[tuple] = []
+    monkeypatch.setattr(tasks.enqueue_each, "delay", lambda *args: fanned.append(args))
+    monkeypatch.setattr(tasks.payout_send, "delay", lambda pk: pytest.fail("sent one by one"))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        close(MARCH)
+    for callback in callbacks:
+        callback()
+    payouts = sorted(Payout.objects.values_list("pk", flat=True))
+    assert len(payouts) == 8
+    by_task: dict[str, list[list[int]]] = {}
+    for name, ids in fanned:
+        by_task.setdefault(name, []).append(ids)
+    assert [len(ids) for ids in by_task["payout_send"]] == [2, 2, 2, 2]
+    assert sorted(pk for ids in by_task["payout_send"] for pk in ids) == payouts
+    # The brands' invoices (8 brands, chunks of 2) go the same way.
+    billings = sorted(InvoiceBilling.objects.values_list("pk", flat=True))
+    assert sorted(pk for ids in by_task["invoice_send"] for pk in ids) == billings
+    assert len(billings) == 8 and set(by_task) == {"payout_send", "invoice_send"}
+
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.payout_send, "delay", sent.append)
+    assert tasks.enqueue_each("payout_send", payouts) == 8  # the worker's side, run in place
+    assert sent == payouts
+    with pytest.raises(ValueError, match="not a task a fan-out may enqueue"):
+        tasks.enqueue_each("period_close", [1])
 
 
 def test_the_payee_sees_the_payout_status_and_the_reason_on_its_statement(

@@ -108,3 +108,20 @@ def test_verify_counts_what_it_checked():
     report = ledger_verify()
     assert report.ok
     assert (report.transactions_checked, report.blocks_checked) == (7, Block.objects.count())
+
+
+def test_a_coverage_total_that_disagrees_with_its_entries_is_reported(journal):
+    """The close reads line totals, not postings: a total edited after the fold (or a fold
+    that added the wrong amount) would put a wrong figure on a statement, so verify recomputes
+    every total from the coverage and postings."""
+    from ledger.services.closing import coverage_fold_due
+
+    assert coverage_fold_due() is not None
+    assert ledger_verify().ok
+    talent = Posting.objects.filter(transaction=journal[0], amount_minor__lt=0).first().account
+    tamper(
+        "UPDATE ledger_coveragetotal SET amount_minor = amount_minor - 1 WHERE account_id = %s",
+        [talent.pk],
+    )
+    message = verify_fails_with(f"coverage totals: account {talent.pk}")
+    assert "stored -" in message and "recomputed -" in message

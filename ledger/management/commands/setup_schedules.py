@@ -44,6 +44,15 @@ DEFAULT_SCHEDULES = (
         every_minutes=5,
     ),
     DefaultSchedule(
+        name="Fold the journal into coverage",
+        task="ledger.tasks.fold_coverage",
+        description=(
+            "Cover committed journal transactions in the period they count in and add them to "
+            "the running line totals, so the period close reads totals, not every entry."
+        ),
+        every_minutes=5,
+    ),
+    DefaultSchedule(
         name="Reconcile with Stripe",
         task="ledger.tasks.stripe_reconcile",
         description=(
@@ -101,7 +110,7 @@ def schedule_create_if_missing(default: DefaultSchedule) -> bool:
 
 class Command(BaseCommand):
     help = (
-        "Create the default Celery beat schedules (nightly period close, block sealing) if "
+        "Create the default Celery beat schedules (nightly period close, block sealing, the fold) if "
         "missing; schedules that already exist are left as they are."
     )
 
