@@ -169,7 +169,9 @@ LEDGER_BLOCK_SIZE = env.int("LEDGER_BLOCK_SIZE", default=1024)
 # Period close: days after a period's end before the scheduled close runs (late usage arrives),
 # accounts per close transaction, and the payout threshold in major units of each currency.
 LEDGER_CLOSE_GRACE_DAYS = env.int("LEDGER_CLOSE_GRACE_DAYS", default=5)
-LEDGER_CLOSE_CHUNK = env.int("LEDGER_CLOSE_CHUNK", default=200)
+# 500: an account costs the close a few total rows now (the fold read its postings), so a
+# chunk's own round trips and commit are most of its time.
+LEDGER_CLOSE_CHUNK = env.int("LEDGER_CLOSE_CHUNK", default=500)
 # Connections working off a close's chunks at once (threads of the process running the close).
 LEDGER_CLOSE_WORKERS = env.int("LEDGER_CLOSE_WORKERS", default=2)
 LEDGER_MINIMUM_PAYOUT = env("LEDGER_MINIMUM_PAYOUT", default="25.00")

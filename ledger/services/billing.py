@@ -42,6 +42,7 @@ from ledger.models import (
     LedgerAccount,
 )
 from ledger.money import Money
+from ledger.services.bulk import copy_instances
 from ledger.services.journal import Leg, journal_post_within
 from ledger.services.postings import AccountCache
 from ledger.services.queueing import send_after_commit
@@ -82,7 +83,7 @@ def invoice_billings_queue_within(
 ) -> list[InvoiceBilling]:
     """A billing per invoice with something to pay (inside the close's transaction), sent once
     that commits. An invoice of zero or less (all paid by an advance) is not sent."""
-    billings = InvoiceBilling.objects.bulk_create(
+    billings = copy_instances(
         [
             InvoiceBilling(
                 invoice=invoice,

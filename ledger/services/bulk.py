@@ -113,6 +113,22 @@ def build(model: type[M], values: dict[str, Any]) -> M:
     return model(*[values[name] for name in attnames(model)])
 
 
+def copy_instances(instances: list[M]) -> list[M]:
+    """Save new instances of one model with COPY, ids drawn first: what bulk_create does,
+    without preparing each value. No save() hooks or signals run, and every field must already
+    hold its final value (the constructor's defaults count)."""
+    if not instances:
+        return instances
+    model = type(instances[0])
+    for instance, pk in zip(instances, allocate_ids(model, len(instances)), strict=True):
+        instance.pk = pk
+    names = attnames(model)
+    copy_rows(model, names, ([getattr(instance, name) for name in names] for instance in instances))
+    for instance in instances:
+        loaded(instance)
+    return instances
+
+
 def loaded(instance: models.Model) -> models.Model:
     """Mark an instance written by COPY as saved, so Django treats it like a fetched row."""
     instance._state.adding = False

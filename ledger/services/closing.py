@@ -218,7 +218,8 @@ def _in_chunks(
 ) -> None:
     """Plan the phase's chunks once, then work them off with LEDGER_CLOSE_WORKERS claimers
     (this thread and more, each on its own connection), each chunk in its own transaction."""
-    _plan_chunks(run, phase, bounds)
+    if not _plan_chunks(run, phase, bounds):
+        return
     workers = max(1, settings.LEDGER_CLOSE_WORKERS)
     if workers == 1:
         _claim_chunks(run, phase, work)
@@ -247,9 +248,14 @@ def _in_chunks(
         raise RuntimeError(f"Close run {run.pk}: {phase} chunks left undone.")
 
 
-def _plan_chunks(run: CloseRun, phase: str, bounds: Callable[[], list[Bounds]]) -> None:
+def _plan_chunks(run: CloseRun, phase: str, bounds: Callable[[], list[Bounds]]) -> bool:
+    """Plan the phase's chunks unless an earlier attempt did; False when there is no chunk (the
+    fold reached the watermark already, say): no claimer needs to start."""
     if CloseChunk.objects.filter(run=run, phase=phase).exists():
-        return  # planned by an earlier attempt: the same chunks, some of them done
+        return True  # planned by an earlier attempt: the same chunks, some of them done
+    planned = bounds()
+    if not planned:
+        return False
     CloseChunk.objects.bulk_create(
         [
             CloseChunk(
@@ -260,10 +266,11 @@ def _plan_chunks(run: CloseRun, phase: str, bounds: Callable[[], list[Bounds]]) 
                 last_account_id=last,
                 accounts=accounts,
             )
-            for number, (first, last, accounts) in enumerate(bounds(), start=1)
+            for number, (first, last, accounts) in enumerate(planned, start=1)
         ],
         ignore_conflicts=True,
     )
+    return True
 
 
 def _account_chunks(kinds) -> Callable[[], list[Bounds]]:
@@ -273,10 +280,12 @@ def _account_chunks(kinds) -> Callable[[], list[Bounds]]:
         ids = list(
             LedgerAccount.objects.filter(kind__in=kinds).order_by("pk").values_list("pk", flat=True)
         )
-        # At most LEDGER_CLOSE_CHUNK accounts, and enough chunks to keep every worker busy to
-        # the end (200 brands are not one chunk for two workers).
+        # At most LEDGER_CLOSE_CHUNK accounts, and two chunks per worker, so each is busy to
+        # the end (200 brands are not one chunk for two workers) while the chunks' fixed costs
+        # (claim, numbering, commit) stay few: measured with 2 workers on a folded month of
+        # 2,220 accounts, four chunks per worker took the two phases 0.7-0.9 s, two 0.6 s.
         workers = max(1, settings.LEDGER_CLOSE_WORKERS)
-        size = max(1, min(settings.LEDGER_CLOSE_CHUNK, math.ceil(len(ids) / (4 * workers))))
+        size = max(1, min(settings.LEDGER_CLOSE_CHUNK, math.ceil(len(ids) / (2 * workers))))
         return [
             (ids[start], ids[min(start + size, len(ids)) - 1], len(ids[start : start + size]))
             for start in range(0, len(ids), size)

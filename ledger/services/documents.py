@@ -38,7 +38,7 @@ from ledger.money import Money
 from ledger.periods import Period
 from ledger.selectors.finance import issued_periods
 from ledger.services.billing import invoice_billings_queue_within
-from ledger.services.bulk import copy_rows
+from ledger.services.bulk import copy_instances, copy_rows
 from ledger.services.charges import CLOSE_SOURCE, advance_application_within
 from ledger.services.coverage import coverage_fold_posted
 from ledger.services.journal import Leg, journal_post_within
@@ -259,23 +259,26 @@ def _apply_advances(
                 gross[license_id], account_of[license_id] = amount, account
     if not gross:
         return {}
+    # By brand (a chunk's few dozen), not by license (hundreds of ids in every query).
+    brands = {account.brand_id for account in accounts}
     advances = Charge.objects.filter(
-        kind=Charge.Kind.ADVANCE, license_id__in=list(gross)
+        kind=Charge.Kind.ADVANCE, license__brand_id__in=brands
     ).select_related("license__brand", "license__twin__talent", "license__active_version")
     done_before = set(
         Charge.objects.filter(
             kind=Charge.Kind.ADVANCE_APPLICATION,
-            license_id__in=list(gross),
+            license__brand_id__in=brands,
             period_start=period.start,
         ).values_list("license_id", flat=True)
     )
     applied: dict[int, list[int]] = defaultdict(list)
     for advance in advances.order_by("license_id"):
-        account = account_of[advance.license_id]
+        account = account_of.get(advance.license_id)
         license = advance.license
-        if advance.license_id in done_before or (license.brand_id, license.currency) != (
-            account.brand_id,
-            account.currency,
+        if (
+            account is None  # nothing covered on the license this time
+            or advance.license_id in done_before
+            or (license.brand_id, license.currency) != (account.brand_id, account.currency)
         ):
             continue
         charge = advance_application_within(
@@ -335,8 +338,7 @@ def _save(documents: list[tuple], series: str, *, owner: str) -> list:
         return []
     for (document, _), number in zip(documents, _next_numbers(series, len(documents)), strict=True):
         document.number = number
-    model = type(documents[0][0])
-    saved = model.objects.bulk_create([document for document, _ in documents])
+    saved = copy_instances([document for document, _ in documents])
     # Streamed with COPY: preparing each value for bulk_create was most of a close that reads
     # folded totals (thousands of documents, several lines each).
     copy_rows(

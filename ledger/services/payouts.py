@@ -29,6 +29,7 @@ from ledger.gateways.stripe import (
 )
 from ledger.models import JournalTransaction, LedgerAccount, Payout, Statement
 from ledger.money import Money
+from ledger.services.bulk import copy_instances
 from ledger.services.journal import Leg, journal_post_within
 from ledger.services.postings import AccountCache
 from ledger.services.queueing import send_after_commit
@@ -38,7 +39,7 @@ def payouts_queue_within(
     *, statements: list[Statement], destinations: dict[int, str], now: datetime
 ) -> list[Payout]:
     """A payout per statement (inside the close's transaction), sent once that commits."""
-    payouts = Payout.objects.bulk_create(
+    payouts = copy_instances(
         [
             Payout(
                 statement=statement,

@@ -192,7 +192,7 @@ def test_many_payouts_of_a_close_go_to_the_broker_as_one_message_a_worker_fans_o
     """A close pays thousands of payees: one enqueue_each message per chunk, after its commit;
     the worker then sends each payout its own payout_send (retried and idempotent per payout).
     The broker is not under test (tests/test_celery_worker.py runs a fan-out on a real one)."""
-    parties = [scenario() for _ in range(8)]  # chunks of 2 payees (8 / 4 per worker)
+    parties = [scenario() for _ in range(8)]  # chunks of 4 payees (8 / 2 per worker)
     for s in parties:
         Talent.objects.filter(pk=s.talent.pk).update(
             stripe_account_id="acct_x", payouts_enabled=True
@@ -210,9 +210,9 @@ def test_many_payouts_of_a_close_go_to_the_broker_as_one_message_a_worker_fans_o
     by_task: dict[str, list[list[int]]] = {}
     for name, ids in fanned:
         by_task.setdefault(name, []).append(ids)
-    assert [len(ids) for ids in by_task["payout_send"]] == [2, 2, 2, 2]
+    assert [len(ids) for ids in by_task["payout_send"]] == [4, 4]
     assert sorted(pk for ids in by_task["payout_send"] for pk in ids) == payouts
-    # The brands' invoices (8 brands, chunks of 2) go the same way.
+    # The brands' invoices (8 brands, chunks of 4) go the same way.
     billings = sorted(InvoiceBilling.objects.values_list("pk", flat=True))
     assert sorted(pk for ids in by_task["invoice_send"] for pk in ids) == billings
     assert len(billings) == 8 and set(by_task) == {"payout_send", "invoice_send"}
