@@ -163,3 +163,34 @@ def test_the_fold_waits_its_turn_while_a_close_holds_the_lock(solo):
     assert not Coverage.objects.exists() and not CoverageFold.objects.exists()
     assert coverage_fold_due(now=at("2026-03-11")) is not None
     assert Coverage.objects.count() == 1
+
+
+def test_a_month_no_close_issued_goes_on_the_next_close_with_its_entries_explained(solo):
+    """March was never closed; the schedule folded March and April in their own months. The
+    April close issues both: March's use as a prior-period adjustment, and each line's
+    "explain this number" lists exactly the entries it sums.
+
+    March 10 and April 2: one asset each at 40.00 -> talent 3_600 each.
+    """
+    from ledger.selectors.statements import line_entries
+
+    s = solo
+    march = record(s, occurred_at=at("2026-03-10"))
+    april = record(s, occurred_at=at("2026-04-02"))
+    coverage_fold_due(now=at("2026-04-05"))
+    assert Coverage.objects.get(transaction_id=march.transaction_id).period_start == MARCH
+
+    close("2026-04")
+
+    statement = statement_of("2026-04", talent=s.talent)
+    assert waterfall(statement) == statement_waterfall(earnings=3_600, adjustments=3_600)
+    entries = {
+        line.section: [e["transaction"] for e in line_entries(line)]
+        for line in statement.lines.all()
+    }
+    assert entries == {
+        "earnings": [april.transaction_id],
+        "adjustments": [march.transaction_id],
+    }
+    for line in statement.lines.all():
+        assert sum(e["amount_minor"] for e in line_entries(line)) == line.amount_minor
