@@ -1,8 +1,9 @@
 """Period close: runs, the charges the platform raises itself, coverage, statements, invoices.
 
 Statements, invoices, their lines, charges and coverage are documents of record: append-only
-(PostgreSQL triggers, migrations 0008 and 0023). A `CloseRun` is the one mutable row: its status and
-progress move while the close works.
+(PostgreSQL triggers, migrations 0008 and 0023). The mutable rows are work and cache: a
+`CloseRun` (its status and progress move while the close works) with its chunks, and the
+`CoverageTotal` sums each fold adds to (recomputed by verify_ledger).
 """
 
 from __future__ import annotations
