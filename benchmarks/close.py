@@ -452,9 +452,9 @@ def bare_groupby() -> tuple[float, dict[int, tuple[int, int]]]:
     return seconds, {account: (total, n) for account, total, n in rows}
 
 
-def close_in_subprocess(database: str, *, step: str = "--execute") -> dict:
-    """The close (or with step="--fold", the schedule's fold) in a fresh worker process with
-    the benchmark app settings."""
+def in_worker_subprocess(database: str, *, step: str = "--execute") -> dict:
+    """The close (`--execute`), or the schedule's fold (`--fold`), in a fresh worker process
+    with the benchmark app settings."""
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.close", step],
         env={
@@ -691,7 +691,7 @@ def measure(*, uses: int, talents: int, brands: int, agencies: int, batch: int) 
         clone_database(database, cold)
         try:
             log("close without a fold before it: request + execute in a worker subprocess")
-            unfolded = close_in_subprocess(cold)
+            unfolded = in_worker_subprocess(cold)
             log(
                 f"close without a fold: {unfolded['seconds']} s, peak RSS "
                 f"{unfolded['peak_rss_mb']} MB, phases {unfolded['phase_seconds']}"
@@ -700,10 +700,10 @@ def measure(*, uses: int, talents: int, brands: int, agencies: int, batch: int) 
             drop_database(cold)
         connection.close()  # the workers take their own connections; nothing of ours lingers
         log("the schedule's fold of the month, in one go, in a worker subprocess")
-        fold = close_in_subprocess(database, step="--fold")
+        fold = in_worker_subprocess(database, step="--fold")
         log(f"fold: {fold['seconds']} s, peak RSS {fold['peak_rss_mb']} MB")
         log("close after the fold: request + execute in a worker subprocess")
-        close = close_in_subprocess(database)
+        close = in_worker_subprocess(database)
         log(
             f"close: {close['seconds']} s, peak RSS {close['peak_rss_mb']} MB "
             f"(before the close {close['rss_before_close_mb']} MB), phases {close['phase_seconds']}"

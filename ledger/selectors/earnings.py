@@ -112,9 +112,11 @@ def money_pipeline(
     balance = _owed_by_currency(postings)
     # Not on a statement yet: not covered, or covered in a period no close has issued yet
     # (the fold covers ahead of the close).
+    unissued = postings.exclude(PAYOUT_MOVES)
     last = latest_close_done()
-    issued = Q(transaction__coverage__period_start__lte=last.period_start) if last else Q(pk=None)
-    pending = _owed_by_currency(postings.exclude(issued).exclude(PAYOUT_MOVES))
+    if last:
+        unissued = unissued.exclude(transaction__coverage__period_start__lte=last.period_start)
+    pending = _owed_by_currency(unissued)
     payouts = Payout.objects.filter(account__in=accounts)
     paid = _payout_totals(payouts.filter(status=Payout.Status.SENT))
     in_flight = _payout_totals(payouts.filter(status=Payout.Status.PENDING))

@@ -37,17 +37,17 @@ def close_run_of(period: Period) -> CloseRun | None:
     ).first()
 
 
+def _closes_done() -> QuerySet[CloseRun]:
+    return CloseRun.objects.filter(status=CloseRun.Status.DONE).order_by("-period_start")
+
+
 def close_done_before(period: Period) -> CloseRun | None:
     """The latest finished close of an earlier period: what it covered, this one need not."""
-    return (
-        CloseRun.objects.filter(status=CloseRun.Status.DONE, period_start__lt=period.start)
-        .order_by("-period_start")
-        .first()
-    )
+    return _closes_done().filter(period_start__lt=period.start).first()
 
 
 def latest_close_done() -> CloseRun | None:
-    return CloseRun.objects.filter(status=CloseRun.Status.DONE).order_by("-period_start").first()
+    return _closes_done().first()
 
 
 def issued_periods(period: Period) -> dict[str, date]:
