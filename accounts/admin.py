@@ -21,11 +21,16 @@ from django.utils.safestring import mark_safe
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from .models import Agency, AgencyMembership, Brand, BrandAPIKey, BrandMembership, Talent, User
-
-
-def _normalize_email(email: str) -> str:
-    return User.objects.normalize_email(email).strip().lower()
+from .models import (
+    Agency,
+    AgencyMembership,
+    Brand,
+    BrandAPIKey,
+    BrandMembership,
+    Talent,
+    User,
+    normalize_login_email,
+)
 
 
 class UserCreationForm(auth_forms.UserCreationForm):
@@ -39,7 +44,7 @@ class UserCreationForm(auth_forms.UserCreationForm):
     def clean_email(self) -> str:
         # Lower-cased before model validation, so the lower(email) unique constraint is checked
         # against what will actually be stored.
-        return _normalize_email(self.cleaned_data["email"])
+        return normalize_login_email(self.cleaned_data["email"])
 
 
 class UserChangeForm(auth_forms.UserChangeForm):
@@ -49,7 +54,7 @@ class UserChangeForm(auth_forms.UserChangeForm):
         field_classes = {}
 
     def clean_email(self) -> str:
-        return _normalize_email(self.cleaned_data["email"])
+        return normalize_login_email(self.cleaned_data["email"])
 
 
 @admin.register(User)

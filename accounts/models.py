@@ -28,20 +28,29 @@ def percent_field(default: str = "0", **kwargs) -> models.DecimalField:
     )
 
 
+def normalize_login_email(value: str | None) -> str:
+    """The one form of an email as an identity: stripped and lower-cased.
+
+    Stored emails, login lookups and the failed-login lockout (AXES_USERNAME_CALLABLE) all go
+    through it, so `KOFI@x.test ` is the same person everywhere, lockout included.
+    """
+    return (value or "").strip().lower()
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def _create(self, email: str, password: str | None, **extra) -> User:
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user = self.model(email=normalize_login_email(email), **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user
 
     def get_by_natural_key(self, username: str | None) -> User:
         # Emails are stored lower-cased (a check constraint holds it): log in in any case.
-        return self.get(email=(username or "").strip().lower())
+        return self.get(email=normalize_login_email(username))
 
     def create_user(self, email: str, password: str | None = None, **extra) -> User:
         extra.setdefault("is_staff", False)

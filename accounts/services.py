@@ -16,7 +16,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import Agency, AgencyMembership, Brand, BrandAPIKey, BrandMembership, Talent, User
+from .models import (
+    Agency,
+    AgencyMembership,
+    Brand,
+    BrandAPIKey,
+    BrandMembership,
+    Talent,
+    User,
+    normalize_login_email,
+)
 
 Percent = Decimal | int | str
 
@@ -47,7 +56,7 @@ def user_create(
         raise ValidationError({"password": "A password is required."})
     with transaction.atomic():
         user = User(
-            email=User.objects.normalize_email(email).strip().lower(),
+            email=normalize_login_email(email),
             full_name=full_name,
             is_finance=is_finance,
             is_staff=is_staff or is_superuser,

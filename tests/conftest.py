@@ -30,3 +30,11 @@ def triggers_disabled() -> Iterator[None]:
 @pytest.fixture
 def committed_db(transactional_db) -> None:
     """Database access where commits are real (threads, races, deferred checks at COMMIT)."""
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's admin_client, with the second factor the admin needs passed."""
+    from tests.logins import login
+
+    return login(client, admin_user)

@@ -1,4 +1,4 @@
-"""Logging test clients in, including finance's second factor (django-otp)."""
+"""Logging test clients in, including the second factor of finance and staff (django-otp)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,22 @@ def current_code(device: TOTPDevice) -> str:
 
 
 def login(client: Client, user: User) -> Client:
-    """Log `client` in as `user`; finance users also pass their second factor."""
+    """Log `client` in as `user`; finance and staff users also pass their second factor."""
     client.force_login(user)
-    if user.is_finance:
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = totp_device(user).persistent_id
-        session.save()
+    if user.is_finance or user.is_staff:
+        verify_second_factor(client, user)
+    return client
+
+
+def password_only_login(client: Client, user: User) -> Client:
+    """Log `client` in as `user` by password alone: a finance or staff session half-way in."""
+    client.force_login(user)
+    return client
+
+
+def verify_second_factor(client: Client, user: User) -> Client:
+    """Mark `client`'s session as having passed `user`'s second factor (what the code page does)."""
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = totp_device(user).persistent_id
+    session.save()
     return client

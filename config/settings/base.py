@@ -16,7 +16,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
-    "config.admin_apps.TwinLedgerAdminConfig",  # django.contrib.admin with finance's 2nd factor
+    "config.admin_apps.TwinLedgerAdminConfig",  # django.contrib.admin behind the 2nd factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -95,6 +95,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # Login forms (portal and admin) post the email as `username` (axes would look for `email`).
 AXES_USERNAME_FORM_FIELD = "username"
+# ...and count the email as login finds it (stripped, lower-cased), not as typed.
+AXES_USERNAME_CALLABLE = "accounts.backends.lockout_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
@@ -126,7 +128,8 @@ REST_FRAMEWORK = {
     # The API key comes first: its WWW-Authenticate header makes a missing login a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "ledger.api.authentication.BrandAPIKeyAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # A person's portal session; finance and staff only once their second factor is passed.
+        "ledger.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

@@ -1,4 +1,5 @@
-"""Brand API keys: `Authorization: Api-Key <prefix>.<secret>` authenticates as the brand.
+"""Brand API keys: `Authorization: Api-Key <prefix>.<secret>` authenticates as the brand; people
+use their portal session, which counts only once its second factor is passed where one is needed.
 
 A request so authenticated has `request.auth` = the BrandAPIKey row and `request.user` = an
 `APIKeyClient` (authenticated, but no person: it has no roles beyond its brand). Views learn
@@ -11,6 +12,8 @@ from typing import Any
 
 from rest_framework import authentication, exceptions
 from rest_framework_api_key.permissions import KeyParser
+
+from accounts.second_factor import second_factor_pending
 
 KEYWORD = "Api-Key"
 
@@ -60,3 +63,29 @@ class BrandAPIKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return KEYWORD
+
+
+SECOND_FACTOR_REQUIRED = "second_factor_required"
+
+
+def second_factor_required() -> exceptions.PermissionDenied:
+    return exceptions.PermissionDenied(
+        "This account needs its second factor: pass it at /login/second-factor/ first.",
+        code=SECOND_FACTOR_REQUIRED,
+    )
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    """The portal's session (and its CSRF check), refused whole while a finance or staff account
+    has passed only its password: 403 `second_factor_required` on every endpoint, as the portal
+    sends such a session to the second factor before any page.
+
+    The session's user comes through django-otp's OTPMiddleware (it wraps `request.user` for every
+    request, the API's included), so `is_verified()` is the session's own state.
+    """
+
+    def authenticate(self, request) -> tuple[Any, None] | None:
+        result = super().authenticate(request)
+        if result is not None and second_factor_pending(result[0]):
+            raise second_factor_required()
+        return result

@@ -10,6 +10,7 @@ from rest_framework import permissions
 from rest_framework.request import Request
 
 from accounts.models import Brand
+from ledger.api.authentication import second_factor_required
 from ledger.errors import InvalidInput, NotAllowed, NotFound
 from ledger.selectors.visibility import Viewer, viewer_for_api_key, viewer_for_user
 
@@ -73,11 +74,20 @@ class IsBrandAPIKey(permissions.BasePermission):
 
 
 class IsFinance(permissions.BasePermission):
+    """Finance powers: a finance account whose session passed its second factor (the Viewer
+    decides). A finance account without it is told so (`second_factor_required`); anyone else
+    gets `finance_only`."""
+
     message = "Platform finance only."
     code = "finance_only"
 
     def has_permission(self, request, view) -> bool:
-        return viewer(request).finance
+        caller = viewer(request)
+        if caller.finance:
+            return True
+        if caller.second_factor_pending and getattr(request.user, "is_finance", False):
+            raise second_factor_required()
+        return False
 
 
 def visible_or_404(queryset, pk: int, what: str):

@@ -1,7 +1,9 @@
-"""OpenAPI (drf-spectacular): the API-key scheme, and component names for nested serializers."""
+"""OpenAPI (drf-spectacular): the API-key and session schemes, and component names for nested
+serializers."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
@@ -16,6 +18,23 @@ class BrandAPIKeyScheme(OpenApiAuthenticationExtension):
             "in": "header",
             "name": "Authorization",
             "description": "A brand API key: `Authorization: Api-Key <prefix>.<secret>`.",
+        }
+
+
+class SessionScheme(OpenApiAuthenticationExtension):
+    target_class = "ledger.api.authentication.SessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": settings.SESSION_COOKIE_NAME,
+            "description": (
+                "A portal login's session. Finance and staff accounts count only once the "
+                "session passed its second factor (/login/second-factor/); before that every "
+                "operation answers 403 `second_factor_required`."
+            ),
         }
 
 

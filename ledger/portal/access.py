@@ -1,4 +1,5 @@
-"""Who may open a portal page: login, the role the page is for, and finance's second factor.
+"""Who may open a portal page: login, the role the page is for, and the second factor of finance
+and staff accounts (accounts.second_factor holds the rule, for the API and the admin too).
 
 Objects of another party are never looked up directly: views fetch them through the visibility
 selectors, so they are simply not found (404), as in the API.
@@ -15,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from accounts.second_factor import second_factor_pending
 from ledger.selectors.visibility import Viewer, viewer_for_user
 
 TALENT, AGENCY, BRAND, FINANCE = "talent", "agency", "brand", "finance"
@@ -33,17 +35,16 @@ def roles_of(viewer: Viewer) -> list[str]:
 
 
 def needs_second_factor(request: HttpRequest) -> bool:
-    """Finance users must have passed their second factor in this session."""
-    user = request.user
-    return bool(getattr(user, "is_finance", False)) and not user.is_verified()
+    """Finance and staff users must have passed their second factor in this session."""
+    return second_factor_pending(request.user)
 
 
 def portal_view(*roles: str) -> Callable:
     """Decorate a view for the given roles: anonymous -> login; other roles -> 403.
 
-    Sets `request.viewer` (the party scope every selector takes). Finance users who have not
-    passed their second factor in this session are sent to it before any page, whatever the role
-    of the page, since their account can see everything.
+    Sets `request.viewer` (the party scope every selector takes). Finance and staff users who
+    have not passed their second factor in this session are sent to it before any page, whatever
+    the role of the page, since their account can see everything.
     """
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

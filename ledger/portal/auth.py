@@ -1,4 +1,4 @@
-"""Login by email, logout, the landing page, and finance's second factor (TOTP)."""
+"""Login by email, logout, the landing page, and the second factor (TOTP) of finance and staff."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from django_otp import login as otp_login
 from django_otp.oath import TOTP
 
 from accounts.services import second_factor_check, second_factor_device
-from ledger.portal.access import home_url_for, roles_of
+from ledger.portal.access import home_url_for, needs_second_factor, roles_of
 from ledger.selectors.visibility import viewer_for_user
 
 
@@ -43,6 +43,9 @@ class LoginView(auth_views.LoginView):
         return context
 
     def get_default_redirect_url(self) -> str:
+        # Finance and staff finish logging in with their code: until then they hold no role.
+        if needs_second_factor(self.request):
+            return reverse("portal:otp")
         return reverse(home_url_for(viewer_for_user(self.request.user)))
 
 
@@ -54,6 +57,8 @@ def home(request: HttpRequest) -> HttpResponse:
     """Anonymous -> login; one role -> its dashboard; several -> a choice; none -> a note."""
     if not request.user.is_authenticated:
         return redirect("portal:login")
+    if needs_second_factor(request):
+        return redirect("portal:otp")
     viewer = viewer_for_user(request.user)
     held = roles_of(viewer)
     if len(held) == 1:
@@ -78,7 +83,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = ""
-    if user.is_verified():
+    if not needs_second_factor(request):  # passed already, or an account that needs none
         return redirect(next_url or "portal:home")
     device = second_factor_device(user=user)
     form = TokenForm(request.POST or None)

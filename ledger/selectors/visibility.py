@@ -2,8 +2,12 @@
 
 A `Viewer` is what a request knows about its caller: the brands it acts for (a brand API key
 acts for its brand; a person for the brands they are a member of), the talent it is, the
-agencies it belongs to, and whether it is platform finance (sees everything). A person can hold
-several roles at once; they then see the union of what each role sees.
+agencies it belongs to, and whether it acts as platform finance (sees everything). A person can
+hold several roles at once; they then see the union of what each role sees.
+
+Finance powers need the second factor on every path (accounts.second_factor.acts_as_finance):
+a finance account whose session has not passed it is no finance here, and since it has no other
+party, every scope below is empty for it, never "everything".
 
     brand   -> its own usage, refusals, assets and licenses, and the twins it holds licenses for
     talent  -> everything about its own twins (uses, refusals, licenses, assets), whoever the brand
@@ -22,6 +26,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import AgencyMembership, BrandMembership, Talent, User
+from accounts.second_factor import acts_as_finance, second_factor_pending
 from ledger.models import (
     Asset,
     ConsentVersion,
@@ -47,6 +52,9 @@ class Viewer:
     talent_id: int | None = None
     agency_ids: frozenset[int] = field(default_factory=frozenset)
     finance: bool = False
+    # Finance or staff, logged in by password, second factor not passed: callers refuse with
+    # `second_factor_required` rather than a plain "not yours".
+    second_factor_pending: bool = False
 
     @property
     def is_api_key(self) -> bool:
@@ -84,7 +92,8 @@ def viewer_for_user(user: User) -> Viewer:
         writer_brand_ids=frozenset(b for b, role in memberships if role in BRAND_WRITER_ROLES),
         talent_id=talent_id,
         agency_ids=frozenset(agency_ids),
-        finance=bool(user.is_finance),
+        finance=acts_as_finance(user),
+        second_factor_pending=second_factor_pending(user),
     )
 
 

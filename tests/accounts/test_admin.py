@@ -22,6 +22,7 @@ from ledger.services.accounts import ledger_account_get_or_create
 from ledger.services.journal import Leg, journal_post, transaction_reverse
 from ledger.services.sealing import seal_blocks
 from tests.factories import AgencyFactory, BrandFactory, TalentFactory, UserFactory
+from tests.logins import current_code, totp_device
 
 pytestmark = pytest.mark.django_db
 
@@ -234,13 +235,20 @@ def test_admin_user_page_edits_the_finance_role(admin_client, world):
     assert not user.is_staff
 
 
-def test_admin_login_form_takes_an_email(client, world):
-    User.objects.create_superuser("boss@example.com", "a-long-pass-9871")
+def test_admin_login_form_takes_an_email_then_the_second_factor(client, world):
+    boss = User.objects.create_superuser("boss@example.com", "a-long-pass-9871")
     response = client.post(
         reverse("admin:login"),
         {"username": "boss@example.com", "password": "a-long-pass-9871", "next": "/admin/"},
     )
     assert response.status_code == 302
+    assert "_auth_user_id" in client.session
+    landed = client.get(reverse("admin:index"), follow=True)
+    assert landed.redirect_chain[-1][0].startswith(reverse("portal:otp"))
+    device = totp_device(boss)
+    done = client.post(landed.redirect_chain[-1][0], {"token": current_code(device)}, follow=True)
+    assert done.redirect_chain[-1][0] == reverse("admin:index")
+    assert done.status_code == 200
     assert client.get(reverse("admin:index")).status_code == 200
 
 

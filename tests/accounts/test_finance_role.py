@@ -44,5 +44,5 @@ def test_finance_cannot_manage_users_or_delete_parties(finance_client):
 
 
 def test_a_staff_user_without_the_finance_role_sees_nothing(client):
-    client.force_login(UserFactory(is_staff=True))
+    login(client, UserFactory(is_staff=True))  # second factor passed: still no permissions
     assert client.get(reverse("admin:accounts_talent_changelist")).status_code == 403

@@ -40,6 +40,7 @@ from ledger.models import (
 from ledger.services.licensing import Terms, license_decide, license_propose
 from ledger.services.twins import twin_create
 from tests.factories import AgencyFactory, BrandFactory, TalentFactory, UserFactory
+from tests.logins import login
 
 RATES = {
     "per_asset": {
@@ -191,9 +192,8 @@ def key_client(raw_key: str) -> APIClient:
 
 
 def user_client(user: User) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
+    """A person's session client; finance and staff with their second factor passed."""
+    return login(APIClient(), user)
 
 
 @pytest.fixture

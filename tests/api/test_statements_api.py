@@ -13,6 +13,7 @@ from ledger.periods import Period
 from ledger.services.closing import period_close_execute, period_close_request
 from tests.factories import UserFactory
 from tests.ledger.scenario import scenario
+from tests.logins import login
 
 CLOSED_AT = datetime(2026, 4, 10, tzinfo=UTC)
 
@@ -33,9 +34,8 @@ def two_closed(db):
 
 
 def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+    """A session client; finance with its second factor passed (without it: no finance)."""
+    return login(APIClient(), user)
 
 
 def test_a_talent_lists_and_reads_only_its_own_statements(two_closed):

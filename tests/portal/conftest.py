@@ -71,12 +71,12 @@ def phone_page(browser, live_server, transactional_db) -> Iterator:
 
 
 def browser_login(page, user, password: str = PASSWORD) -> None:
-    """Log in through the login page; finance users also enter their current TOTP code."""
+    """Log in through the login page; finance and staff also enter their current TOTP code."""
     page.goto("/login/")
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    if user.is_finance:
+    if user.is_finance or user.is_staff:
         page.wait_for_url("**/login/second-factor/**")
         page.get_by_label("6-digit code").fill(current_code(totp_device(user)))
         page.get_by_role("button", name="Continue").click()
