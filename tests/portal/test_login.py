@@ -64,6 +64,41 @@ def test_five_failures_lock_the_email_out_even_with_the_right_password(client):
     assert _post_login(client, other.email, PASSWORD).status_code == 302
 
 
+@pytest.mark.parametrize(
+    "variant", ["KOFI@TwinLedger.test", "Kofi@twinledger.test ", "  kofi@twinledger.TEST\t"]
+)
+def test_a_locked_email_stays_locked_in_any_case_or_spacing(client, variant):
+    kofi = _user(email="kofi@twinledger.test")
+    for _ in range(5):
+        _post_login(client, kofi.email, "wrong")
+    response = _post_login(client, variant, PASSWORD)
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_failures_in_different_spellings_count_for_one_email(client):
+    kofi = _user(email="kofi@twinledger.test")
+    for spelling in ["kofi@twinledger.test", "KOFI@twinledger.test", "kofi@twinledger.test "] * 2:
+        if _post_login(client, spelling, "wrong").status_code == 429:
+            break
+    assert _post_login(client, kofi.email, PASSWORD).status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_admin_login_shares_the_lockout_of_the_normalised_email(client):
+    boss = _user(email="boss@twinledger.test", is_staff=True, is_superuser=True)
+    for spelling in ["BOSS@twinledger.test", "boss@twinledger.test ", "Boss@TwinLedger.test"]:
+        _post_login(client, spelling, "wrong")
+    for spelling in ["boss@twinledger.test", " BOSS@twinledger.test"]:
+        client.post(reverse("admin:login"), {"username": spelling, "password": "wrong"})
+    response = client.post(
+        reverse("admin:login"), {"username": "BOSS@TWINLEDGER.TEST ", "password": PASSWORD}
+    )
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+    assert _post_login(client, boss.email, PASSWORD).status_code == 429
+
+
 def test_a_success_resets_the_failure_count(client):
     user = _user()
     for _ in range(4):
