@@ -224,7 +224,9 @@ def test_every_portal_url_sends_a_session_without_its_second_factor_to_it(world,
 def test_the_password_login_of_finance_leads_to_the_second_factor_and_no_further(world):
     client = Client()
     finance = world.portal.finance
-    response = client.post(reverse("portal:login"), {"username": finance.email, "password": PASSWORD})
+    response = client.post(
+        reverse("portal:login"), {"username": finance.email, "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert response["Location"].startswith(OTP_URL)
     assert client.get("/")["Location"].startswith(OTP_URL)
