@@ -266,7 +266,10 @@ def print_banner(seconds: float) -> None:
     say()
     say("Demo logins (demo data only; the login page lists them too):")
     say(logins_table())
-    say("Finance also asks for an authenticator code: on the demo, its page shows the code.")
+    say(
+        "Finance and the admin also pass a second factor (an authenticator app's code): the "
+        "first time its page shows a QR code to enrol; on the demo it also shows the code."
+    )
     say()
     say(
         "Celery: one worker with beat (lines prefixed 'worker | '); schedules, editable by finance:"

@@ -62,8 +62,8 @@ class DemoLogin:
 
 
 DEMO_LOGINS: tuple[DemoLogin, ...] = (
-    DemoLogin(ADMIN_EMAIL, "admin (superuser)"),
-    DemoLogin("finance@twinledger.test", "finance (staff)"),
+    DemoLogin(ADMIN_EMAIL, "admin (superuser; /admin/, second factor)"),
+    DemoLogin("finance@twinledger.test", "finance (staff; second factor)"),
     DemoLogin("agency@twinledger.test", "agency admin · Maison Agency"),
     DemoLogin("ines@twinledger.test", "talent · Inès Moreau (Maison Agency)"),
     DemoLogin("kofi@twinledger.test", "talent · Kofi Mensah (Maison Agency)"),
