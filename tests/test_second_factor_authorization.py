@@ -34,7 +34,7 @@ from ledger.api.permissions import IsFinance
 from ledger.models import Asset, CloseRun, Invoice, Statement, UsageEvent
 from ledger.selectors import visibility
 from tests.factories import UserFactory
-from tests.logins import login, password_only_login
+from tests.logins import current_code, login, password_only_login, totp_device
 from tests.portal.conftest import PASSWORD
 from tests.portal.world import PortalWorld, build_world, quiet_celery
 
@@ -221,7 +221,7 @@ def test_every_portal_url_sends_a_session_without_its_second_factor_to_it(world,
     assert _snapshot() == before
 
 
-def test_the_password_login_of_finance_leads_to_the_second_factor_and_no_further(world):
+def test_the_password_login_of_finance_leads_to_the_second_factor_then_to_its_powers(world):
     client = Client()
     finance = world.portal.finance
     response = client.post(
@@ -233,6 +233,14 @@ def test_the_password_login_of_finance_leads_to_the_second_factor_and_no_further
     denied = client.get("/api/v1/statements/")
     assert denied.status_code == 403
     assert denied.json()["code"] == "second_factor_required"
+
+    # The code page verifies the session itself (django_otp.login): the same session now has
+    # finance powers on the API too, through the same middleware.
+    code = current_code(totp_device(finance))
+    assert client.post(OTP_URL, {"token": code})["Location"] == reverse("portal:home")
+    listed = client.get("/api/v1/statements/")
+    assert listed.status_code == 200
+    assert len(listed.json()["results"]) == Statement.objects.count() > 1
 
 
 # --- the Viewer: the one place that decides finance powers --------------------------------------
