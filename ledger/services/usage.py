@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Brand, User
-from ledger.canonical import iso_utc
+from ledger.canonical import iso_utc, use_canonical
 from ledger.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
 from ledger.merkle import canonical_json, sha256_hex
 from ledger.models import (
@@ -649,6 +649,8 @@ def _write(
         talents={plan.license.twin.talent_id for plan in plans},
         agencies={plan.version.agency_id for plan in plans if plan.version.agency_id},
     )
+    # The rows first (without their transaction): each transaction's hash commits to its row.
+    events = {plan.index: _event(brand, plan, None, now) for plan in plans}
     entries = [
         Entry(
             kind=JournalTransaction.Kind.USAGE,
@@ -664,6 +666,7 @@ def _write(
                 platform_fee_pct=plan.version.platform_fee_pct,
                 accounts=accounts,
             ),
+            use=use_canonical(events[plan.index].__dict__),
         )
         for plan in priced
     ]
@@ -674,9 +677,12 @@ def _write(
             strict=True,
         )
     )
-    events = [_event(brand, plan, transactions.get(plan.index), now) for plan in plans]
-    for event, event_id in zip(events, event_ids, strict=True):
-        event.id = event_id
+    for plan, event_id in zip(plans, event_ids, strict=True):
+        tx = transactions.get(plan.index)
+        events[plan.index].id = event_id
+        events[plan.index].transaction_id = tx.pk if tx else None
+    events = [events[plan.index] for plan in plans]
+
     # Written in external_id order: two batches sharing ids then wait on each other's unique
     # index entries in the same order, instead of deadlocking.
     copy_rows(
