@@ -111,7 +111,9 @@ def _verify_transactions(report: VerifyReport, leaf_of: dict[int, str]) -> None:
         uses = {
             row["transaction_id"]: row
             for row in UsageEvent.objects.filter(
-                transaction_id__in=[tx.pk for tx in chunk if tx.kind == JournalTransaction.Kind.USAGE]
+                transaction_id__in=[
+                    tx.pk for tx in chunk if tx.kind == JournalTransaction.Kind.USAGE
+                ]
             ).values("id", "transaction_id", *USE_FIELDS)
         }
         for tx in chunk:

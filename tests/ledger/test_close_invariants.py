@@ -50,10 +50,10 @@ from ledger.models import (
     UsageEvent,
 )
 from ledger.money import Money
-from ledger.services.verification import ledger_verify
 from ledger.periods import Period
 from ledger.services.closing import coverage_fold_due, period_close_execute
 from ledger.services.usage import usage_reverse
+from ledger.services.verification import ledger_verify
 from tests.factories import AgencyFactory, BrandFactory, TalentFactory
 from tests.ledger.close_helpers import (
     COVERED_KINDS,
