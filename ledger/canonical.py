@@ -124,3 +124,19 @@ def canonical_of(
         recorded_at=tx.recorded_at,
         use=use_canonical(use) if use is not None else None,
     )
+
+
+def canonical_stored(
+    tx: Any, postings: Iterable[tuple[int, str, int]], use: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The canonical form a stored transaction's hash was made from: with its use (version 2)
+    when it has one, unless it was written before uses were hashed (version 1, which it then
+    matches). A version-2 hash never equals a version-1 recomputation, so the fallback cannot
+    hide an edit of a newer use; a mismatch returns the version-2 form, for the report."""
+    postings = list(postings)
+    canonical = canonical_of(tx, postings, use)
+    if use is not None and content_hash(canonical) != tx.content_hash:
+        legacy = canonical_of(tx, postings)
+        if content_hash(legacy) == tx.content_hash:
+            return legacy
+    return canonical

@@ -15,7 +15,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from accounts.models import User
-from ledger.canonical import USE_FIELDS, canonical_of, content_hash
+from ledger.canonical import USE_FIELDS, canonical_stored, content_hash
 from ledger.merkle import ZERO_HASH, block_hash, leaf_hash, merkle_root
 from ledger.models import (
     Block,
@@ -119,13 +119,7 @@ def _verify_transactions(report: VerifyReport, leaf_of: dict[int, str]) -> None:
         for tx in chunk:
             report.transactions_checked += 1
             use = uses.get(tx.pk)
-            recomputed = content_hash(canonical_of(tx, legs[tx.pk], use))
-            if use is not None and recomputed != tx.content_hash:
-                # Written before uses were hashed with their transaction (canonical version 1):
-                # a version-2 hash can never equal a version-1 recomputation, so this cannot
-                # hide an edit of a newer use.
-                legacy = content_hash(canonical_of(tx, legs[tx.pk]))
-                recomputed = legacy if legacy == tx.content_hash else recomputed
+            recomputed = content_hash(canonical_stored(tx, legs[tx.pk], use))
             leaf_of[tx.pk] = leaf_hash(tx.pk, recomputed)
             if recomputed != tx.content_hash:
                 its_use = f"; or its use, ledger_usageevent {use['id']}" if use else ""

@@ -13,10 +13,13 @@ from django.db import connection
 
 from accounts.models import Brand, Talent
 from ledger.gateways.stripe import StripeGateway
+from ledger.merkle import verify_inclusion_proof
 from ledger.models import DocumentLine, Invoice, Payout, Statement, UsageEvent
 from ledger.periods import Period
+from ledger.selectors.proofs import journal_inclusion_proof
 from ledger.services.closing import period_close_execute, period_close_request
 from ledger.services.payouts import payout_send
+from ledger.services.sealing import seal_blocks
 from ledger.services.usage import usage_reverse
 from ledger.services.verification import ledger_verify
 from tests.conftest import triggers_disabled
@@ -189,3 +192,18 @@ def test_an_edited_coverage_row_fails_verification_naming_its_transaction(ledger
     event = UsageEvent.objects.filter(license=ledger.license, kind="generation").first()
     tamper(f"UPDATE ledger_coverage SET {change} WHERE transaction_id = %s", [event.transaction_id])
     assert_caught("ledger_coverage", event.transaction_id)
+
+
+def test_a_use_inclusion_proof_shows_the_use_and_checks(db):
+    """The use's transaction commits to the use: its proof carries the use's canonical fields
+    and checks offline, and the proof of an edited use no longer does."""
+    s = scenario()
+    event = s.use("generation", quantity=7).event
+    seal_blocks(block_size=10)
+    proof = journal_inclusion_proof(event.transaction)
+    assert proof["transaction"]["canonical"]["use"]["quantity"] == 7
+    assert proof["transaction"]["canonical"]["v"] == 2
+    assert verify_inclusion_proof(proof)
+
+    tamper("UPDATE ledger_usageevent SET quantity = 8 WHERE id = %s", [event.pk])
+    assert not verify_inclusion_proof(journal_inclusion_proof(event.transaction))
