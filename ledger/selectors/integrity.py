@@ -273,6 +273,35 @@ ORDER BY 1, 2
 """
 
 
+# Every account with covered entries in the periods a finished close issued has that close's
+# document (a close issues one wherever there are lines): a deleted statement or invoice shows.
+_MISSING_DOCUMENTS = """
+WITH runs AS (
+    SELECT r.period_start AS start,
+           coalesce(lag(r.period_start) OVER (ORDER BY r.period_start), %(earliest)s::date)
+               AS previous
+    FROM ledger_closerun r WHERE r.status = 'done'
+)
+SELECT DISTINCT t.account_id, r.start
+FROM ledger_coveragetotal t
+JOIN runs r ON t.period_start > r.previous AND t.period_start <= r.start
+WHERE NOT EXISTS (SELECT 1 FROM ledger_statement s
+                  WHERE s.account_id = t.account_id AND s.period_start = r.start)
+  AND NOT EXISTS (SELECT 1 FROM ledger_invoice i
+                  WHERE i.account_id = t.account_id AND i.period_start = r.start)
+ORDER BY 1, 2
+"""
+
+
+def missing_documents() -> Iterator[RowProblem]:
+    for account_id, start in _rows(_MISSING_DOCUMENTS, {"earliest": EARLIEST}):
+        yield RowProblem(
+            "ledger_ledgeraccount",
+            account_id,
+            f"has covered entries closed in {start:%Y-%m} but no statement or invoice for them",
+        )
+
+
 def use_gross_mismatches() -> Iterator[RowProblem]:
     for event_id, stored, posted in _rows(_USE_GROSS):
         yield RowProblem(

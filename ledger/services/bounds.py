@@ -40,6 +40,9 @@ then adds what it accepted to the counter rows at its end, and CHECK constraints
 (migration 0027) refuse a total past a cap: two concurrent batches that both read room for
 themselves cannot both commit — the second fails the constraint, its batch is retried
 (IntegrityError, ledger.services.usage) and rereads the counters, refusing what no longer fits.
+A reversal gives no room back: the counters count what was accepted, which is what the bounds
+must keep finite (a reversal only subtracts from the sums). Anything else that books uses
+(e.g. an accepted late report) must count them through `Volumes.admit` and `volumes_add` too.
 """
 
 from __future__ import annotations

@@ -63,6 +63,7 @@ def ledger_verify() -> VerifyReport:
         integrity.use_gross_mismatches,
         integrity.coverage_mismatches,
         integrity.document_line_mismatches,
+        integrity.missing_documents,
         integrity.statement_mismatches,
         integrity.invoice_mismatches,
         integrity.payout_mismatches,

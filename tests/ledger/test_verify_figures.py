@@ -207,3 +207,12 @@ def test_a_use_inclusion_proof_shows_the_use_and_checks(db):
 
     tamper("UPDATE ledger_usageevent SET quantity = 8 WHERE id = %s", [event.pk])
     assert not verify_inclusion_proof(journal_inclusion_proof(event.transaction))
+
+
+def test_a_deleted_invoice_fails_verification_naming_its_account(ledger):
+    invoice = Invoice.objects.get(brand=ledger.brand, period_start=MARCH.start)
+    with triggers_disabled(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM ledger_documentline WHERE invoice_id = %s", [invoice.pk])
+        cursor.execute("DELETE FROM ledger_invoicebilling WHERE invoice_id = %s", [invoice.pk])
+        cursor.execute("DELETE FROM ledger_invoice WHERE id = %s", [invoice.pk])
+    assert_caught("ledger_ledgeraccount", invoice.account_id)
