@@ -81,12 +81,17 @@ class UsageEventInput(StrictSerializer):
     occurred_at = AwareDateTimeField(help_text="ISO 8601 with a UTC offset.")
     quantity = StrictIntegerField(
         help_text="Assets or impressions: a JSON integer from 1 to 10^12 (out of range: 422 "
-        "invalid_quantity)."
+        "invalid_quantity). Refused, with nothing written, when the event's rated gross is above "
+        "10^14 minor units (422 gross_too_large), when it would take its license's uses in the "
+        "period past 10^15 minor units of gross or 10^15 units (422 license_period_limit), or "
+        "the brand's uses in the period past 10^15 minor units of gross (422 "
+        "brand_period_limit); in a batch, each such item is refused on its own."
     )
     sale_amount_minor = StrictIntegerField(
         required=False,
         allow_null=True,
-        help_text="For sale uses: the attributed sale amount, a JSON integer in minor units.",
+        help_text="For sale uses: the attributed sale amount, a JSON integer in minor units, "
+        "from 1 to 10^15 (otherwise 422 invalid_sale_amount).",
     )
     context_tags = StrictListField(
         child=SlugField(),

@@ -18,7 +18,7 @@ from .licensing import License, LicenseActivation, LicenseDecision, LicenseVersi
 from .reconciliation import ReconciliationMismatch, ReconciliationRun
 from .sealing import Block, BlockEntry
 from .twins import ConsentVersion, Twin
-from .usage import Asset, RefusedAttempt, TierCounter, UsageEvent
+from .usage import Asset, BrandPeriodVolume, RefusedAttempt, TierCounter, UsageEvent
 from .verification import VerificationRun
 from .webhooks import StripeEvent
 
@@ -26,6 +26,7 @@ __all__ = [
     "Asset",
     "Block",
     "BlockEntry",
+    "BrandPeriodVolume",
     "Charge",
     "CloseChunk",
     "CloseRun",

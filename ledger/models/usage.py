@@ -154,17 +154,61 @@ class RefusedAttempt(AppendOnlyModel):
         return f"{self.code}: {self.external_id}"
 
 
+# The per-period caps (ledger.services.bounds explains them); repeated here as literals because
+# the CHECK constraints below are the database's own guard against concurrent batches.
+LICENSE_PERIOD_GROSS_CAP = 10**15
+LICENSE_PERIOD_UNITS_CAP = 10**15
+BRAND_PERIOD_GROSS_CAP = 10**15
+
+
 class TierCounter(models.Model):
-    """Units used so far by a license in a rating period; locked FOR UPDATE while rating."""
+    """Units used so far by a license in a rating period; locked FOR UPDATE while rating.
+
+    Also the license's accepted gross and quantity in the period (all kinds), bounded by CHECK
+    constraints: a batch adds them at its end, and one that would pass a cap cannot commit."""
 
     license = models.ForeignKey("ledger.License", on_delete=models.PROTECT, related_name="+")
     period_start = models.DateField()
     units = models.BigIntegerField(default=0)
+    # A database default too: the rating path inserts counter rows in hand-written SQL.
+    gross_minor = models.BigIntegerField(default=0, db_default=0)
+    quantity = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["license", "period_start"], name="tier_counter_unique")
+            models.UniqueConstraint(fields=["license", "period_start"], name="tier_counter_unique"),
+            models.CheckConstraint(
+                condition=models.Q(gross_minor__lte=LICENSE_PERIOD_GROSS_CAP),
+                name="license_period_gross_cap",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__lte=LICENSE_PERIOD_UNITS_CAP),
+                name="license_period_units_cap",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.license_id} {self.period_start:%Y-%m}: {self.units} units"
+
+
+class BrandPeriodVolume(models.Model):
+    """A brand's accepted gross in a rating period, over all its licenses and currencies: the
+    cap that keeps many licenses from adding up past bigint (ledger.services.bounds)."""
+
+    brand = models.ForeignKey("accounts.Brand", on_delete=models.PROTECT, related_name="+")
+    period_start = models.DateField()
+    gross_minor = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "period_start"], name="brand_period_volume_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(gross_minor__lte=BRAND_PERIOD_GROSS_CAP),
+                name="brand_period_gross_cap",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"brand {self.brand_id} {self.period_start:%Y-%m}: {self.gross_minor}"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.canonical import canonical_of
+from ledger.canonical import USE_FIELDS, canonical_stored
 from ledger.merkle import audit_path
-from ledger.models import BlockEntry, JournalTransaction
+from ledger.models import BlockEntry, JournalTransaction, UsageEvent
 from ledger.services.sealing import block_header_of
 
 
@@ -25,11 +25,14 @@ def journal_inclusion_proof(transaction: JournalTransaction) -> dict[str, Any]:
     block = entry.block
     leaves = list(block.entries.order_by("position").values_list("leaf_hash", flat=True))
     postings = transaction.postings.values_list("account_id", "currency", "amount_minor")
+    # A rated use's transaction commits to the use too (ledger.canonical.use_canonical): the
+    # proof shows what was used, and its hash checks only with it.
+    use = UsageEvent.objects.filter(transaction=transaction).values(*USE_FIELDS).first()
     return {
         "transaction": {
             "id": transaction.pk,
             "content_hash": transaction.content_hash,
-            "canonical": canonical_of(transaction, postings),
+            "canonical": canonical_stored(transaction, postings, use),
         },
         "leaf_index": entry.position,
         "tree_size": block.tx_count,

@@ -166,6 +166,9 @@ class Entry:
     occurred_at: datetime
     legs: Sequence[Leg]
     memo: str = ""
+    # A rated use's canonical usage row (ledger.canonical.use_canonical): hashed with the
+    # transaction, so the sealed chain commits to what was used, not only to the money.
+    use: dict | None = None
 
 
 def journal_post_batch_within(
@@ -203,7 +206,7 @@ def journal_post_batch_within(
                     "memo": entry.memo,
                     "reverses_id": None,
                     "content_hash": content_hash(
-                        transaction_canonical(body, recorded_at=recorded_at)
+                        transaction_canonical(body, recorded_at=recorded_at, use=entry.use)
                     ),
                 },
             )

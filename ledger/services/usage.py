@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Brand, User
-from ledger.canonical import iso_utc
+from ledger.canonical import iso_utc, use_canonical
 from ledger.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
 from ledger.merkle import canonical_json, sha256_hex
 from ledger.models import (
@@ -36,6 +36,7 @@ from ledger.selectors.licensing import (
     consent_in_force,
     version_in_force,
 )
+from ledger.services.bounds import Volumes, volumes_add, volumes_read
 from ledger.services.bulk import allocate_ids_for, build, copy_rows, loaded
 from ledger.services.journal import Entry, journal_post_batch_within, transaction_reverse
 from ledger.services.postings import AccountCache, revenue_legs
@@ -125,6 +126,7 @@ class _Plan:
     request_hash: str
     rated: Rated | None = None
     period_start: date = field(default_factory=date.today)
+    refused: DomainError | None = None  # past a bound, found while rating
 
 
 def usage_record(*, brand: Brand, item: UsageInput, now: datetime | None = None) -> Outcome:
@@ -246,12 +248,15 @@ def _record(brand: Brand, items: list[UsageInput], now: datetime) -> list[Outcom
         outcomes.append(Outcome(index, item.external_id, "accepted"))
 
     if plans:
-        increments = _rate(plans)
+        increments, volumes = _rate(plans)
+        plans = _without_refused(plans, outcomes)
+    if plans:
         _write(brand, plans, assets, published, outcomes, now)
         # Last, so the row lock these updates take is held only until the commit just after.
         for key, units in sorted(increments.items()):
             if units:
                 _counter_update(_COUNTER_ADD, key, units)
+        volumes_add(volumes)
     if refusals:
         RefusedAttempt.objects.bulk_create(refusals)
     return outcomes
@@ -492,10 +497,12 @@ def _in_sell_off(
 Key = tuple[int, date]  # (license id, period start)
 
 
-def _rate(plans: list[_Plan]) -> dict[Key, int]:
+def _rate(plans: list[_Plan]) -> tuple[dict[Key, int], Volumes]:
     """Price every plan in order; per-asset tiers count under the per-period counter row.
+    A plan past a bound (ledger.services.bounds) is marked refused and counts nowhere.
 
-    Returns the counts to add, at the end of the write, to counters that were not locked.
+    Returns the counts to add, at the end of the write, to counters that were not locked, and
+    the volumes the accepted plans add.
     """
     for plan in plans:
         # Periods are calendar months in UTC, whatever the offset occurred_at was given in.
@@ -512,6 +519,11 @@ def _rate(plans: list[_Plan]) -> dict[Key, int]:
             last_boundary = tiers[-2].up_to if len(tiers) > 1 else 0
             flat_from[key] = max(flat_from.get(key, 0), last_boundary)
     counters, locked, unlocked_start = _counters(flat_from)
+    volumes = volumes_read(
+        licenses={(plan.license.pk, plan.period_start) for plan in plans},
+        brands={(plan.license.brand_id, plan.period_start) for plan in plans},
+    )
+    refused_assets: set[int] = set()  # new assets of refused plans: never written
     for plan in plans:
         key = (plan.license.pk, plan.period_start)
         plan.rated = rate_use(
@@ -523,11 +535,43 @@ def _rate(plans: list[_Plan]) -> dict[Key, int]:
             already_used=counters.get(key, 0),
             currency=plan.license.currency,
         )
+        try:
+            if id(plan.asset) in refused_assets:
+                raise Refused(
+                    "The asset's generation in this batch was refused.",
+                    code="asset_unknown",
+                    field="asset_ref",
+                )
+            volumes.admit(
+                license=key,
+                brand=(plan.license.brand_id, plan.period_start),
+                gross=plan.rated.gross.minor,
+                units=plan.item.quantity,
+            )
+        except DomainError as error:
+            plan.refused = error
+            if plan.new_asset:
+                refused_assets.add(id(plan.asset))
+            continue
         if plan.rated.tier_units:
             counters[key] += plan.rated.tier_units
     for key in sorted(locked):
         _counter_update(_COUNTER_SET, key, counters[key])
-    return {key: counters[key] - start for key, start in unlocked_start.items()}
+    return {key: counters[key] - start for key, start in unlocked_start.items()}, volumes
+
+
+def _without_refused(plans: list[_Plan], outcomes: list[Outcome]) -> list[_Plan]:
+    """The plans rating admitted; the others' outcomes become their refusals (answered only:
+    a bound is not a question of rights)."""
+    kept = []
+    for plan in plans:
+        if plan.refused is None:
+            kept.append(plan)
+        else:
+            outcomes[plan.index] = Outcome(
+                plan.index, plan.item.external_id, "refused", error=plan.refused
+            )
+    return kept
 
 
 def _counters(flat_from: dict[Key, int]) -> tuple[dict[Key, int], set[Key], dict[Key, int]]:
@@ -649,6 +693,8 @@ def _write(
         talents={plan.license.twin.talent_id for plan in plans},
         agencies={plan.version.agency_id for plan in plans if plan.version.agency_id},
     )
+    # The rows first (without their transaction): each transaction's hash commits to its row.
+    events = {plan.index: _event(brand, plan, None, now) for plan in plans}
     entries = [
         Entry(
             kind=JournalTransaction.Kind.USAGE,
@@ -664,6 +710,7 @@ def _write(
                 platform_fee_pct=plan.version.platform_fee_pct,
                 accounts=accounts,
             ),
+            use=use_canonical(events[plan.index].__dict__),
         )
         for plan in priced
     ]
@@ -674,9 +721,12 @@ def _write(
             strict=True,
         )
     )
-    events = [_event(brand, plan, transactions.get(plan.index), now) for plan in plans]
-    for event, event_id in zip(events, event_ids, strict=True):
-        event.id = event_id
+    for plan, event_id in zip(plans, event_ids, strict=True):
+        tx = transactions.get(plan.index)
+        events[plan.index].id = event_id
+        events[plan.index].transaction_id = tx.pk if tx else None
+    events = [events[plan.index] for plan in plans]
+
     # Written in external_id order: two batches sharing ids then wait on each other's unique
     # index entries in the same order, instead of deadlocking.
     copy_rows(

@@ -1,4 +1,6 @@
-"""Recompute the ledger's hashes, Merkle roots, block chain and coverage totals from the rows.
+"""Recompute the ledger's hashes, Merkle roots, block chain and coverage totals from the rows,
+and every figure that gets paid (uses, coverage, document lines, statements, invoices, payouts)
+from the sealed journal (ledger.selectors.integrity explains why recomputation, not row hashes).
 
 ledger_verify         -> the report (nothing written)
 ledger_verify_record  -> the same, kept as a VerificationRun (command and finance portal)
@@ -13,9 +15,17 @@ from datetime import datetime
 from django.utils import timezone
 
 from accounts.models import User
-from ledger.canonical import canonical_of, content_hash
+from ledger.canonical import USE_FIELDS, canonical_stored, content_hash
 from ledger.merkle import ZERO_HASH, block_hash, leaf_hash, merkle_root
-from ledger.models import Block, BlockEntry, JournalTransaction, Posting, VerificationRun
+from ledger.models import (
+    Block,
+    BlockEntry,
+    JournalTransaction,
+    Posting,
+    UsageEvent,
+    VerificationRun,
+)
+from ledger.selectors import integrity
 from ledger.selectors.coverage import coverage_totals_mismatches
 from ledger.services.sealing import block_header_of
 
@@ -39,13 +49,26 @@ def ledger_verify() -> VerifyReport:
     - each transaction's content hash matches its row and postings, and its postings balance;
     - each block's entries carry the leaf hash of their transaction as it is now;
     - each block's Merkle root, header hash and link to the previous block hold;
-    - the running line totals the close reads equal the coverage and postings they sum.
+    - the running line totals the close reads equal the coverage and postings they sum;
+    - each use's gross is its transaction's, each coverage row follows from its transaction,
+      each document line from its account's covered entries, each statement and invoice from
+      its lines, each payout from its statement: a problem names the table and the row.
     """
     report = VerifyReport()
     leaf_of: dict[int, str] = {}
     _verify_transactions(report, leaf_of)
     _verify_blocks(report, leaf_of)
     _verify_coverage_totals(report)
+    for check in (
+        integrity.use_gross_mismatches,
+        integrity.coverage_mismatches,
+        integrity.document_line_mismatches,
+        integrity.missing_documents,
+        integrity.statement_mismatches,
+        integrity.invoice_mismatches,
+        integrity.payout_mismatches,
+    ):
+        report.problems.extend(str(problem) for problem in check())
     return report
 
 
@@ -86,14 +109,24 @@ def _verify_transactions(report: VerifyReport, leaf_of: dict[int, str]) -> None:
         ).values_list("transaction_id", "account_id", "currency", "amount_minor", "occurred_at"):
             legs[tx_id].append((account_id, currency, amount))
             times[tx_id].add(occurred_at)
+        uses = {
+            row["transaction_id"]: row
+            for row in UsageEvent.objects.filter(
+                transaction_id__in=[
+                    tx.pk for tx in chunk if tx.kind == JournalTransaction.Kind.USAGE
+                ]
+            ).values("id", "transaction_id", *USE_FIELDS)
+        }
         for tx in chunk:
             report.transactions_checked += 1
-            recomputed = content_hash(canonical_of(tx, legs[tx.pk]))
+            use = uses.get(tx.pk)
+            recomputed = content_hash(canonical_stored(tx, legs[tx.pk], use))
             leaf_of[tx.pk] = leaf_hash(tx.pk, recomputed)
             if recomputed != tx.content_hash:
+                its_use = f"; or its use, ledger_usageevent {use['id']}" if use else ""
                 report.problems.append(
                     f"transaction {tx.pk}: content hash mismatch (stored {tx.content_hash[:12]}…, "
-                    f"recomputed {recomputed[:12]}…)"
+                    f"recomputed {recomputed[:12]}…){its_use}"
                 )
             totals: dict[str, int] = defaultdict(int)
             for _, currency, amount in legs[tx.pk]:

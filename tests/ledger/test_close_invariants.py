@@ -53,6 +53,7 @@ from ledger.money import Money
 from ledger.periods import Period
 from ledger.services.closing import coverage_fold_due, period_close_execute
 from ledger.services.usage import usage_reverse
+from ledger.services.verification import ledger_verify
 from tests.factories import AgencyFactory, BrandFactory, TalentFactory
 from tests.ledger.close_helpers import (
     COVERED_KINDS,
@@ -615,6 +616,9 @@ def test_every_close_covers_once_sums_and_reconciles(db, world):
             check_documents(run, state)
             check_reconciliation(run)
             check_balances(state)
+            # verify_ledger recomputes every figure of these documents from the journal on its
+            # own: an untouched ledger, whatever the world, has nothing to report.
+            assert ledger_verify().problems == []
         assert License.objects.count() == len(world["licenses"])
         describe()
 

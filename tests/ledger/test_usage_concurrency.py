@@ -305,3 +305,25 @@ def test_a_counter_row_committed_while_the_use_waits_for_it_is_read_after_the_wa
     assert [o.status for o in recording] == ["accepted"]
     assert recording[0].event.gross_minor == 3000
     assert TierCounter.objects.get(license=s.license, period_start=period).units == 101
+
+
+def test_concurrent_batches_never_take_a_license_past_its_period_maximum():
+    """Eight batches of six events at the per-event gross maximum (10^14 each), at once: each
+    fits the license's period maximum (10^15) alone, together they would pass it eightfold.
+    Exactly ten events are accepted, whichever batches won; the rest are refused."""
+    from ledger.services.bounds import MAX_EVENT_GROSS_MINOR, MAX_LICENSE_PERIOD_GROSS_MINOR
+    from ledger.services.usage import MAX_QUANTITY
+
+    s = scenario(rates={"per_asset": {"tiers": [{"up_to": None, "unit_minor": 100}]}})
+    batches = [[s.item(quantity=MAX_QUANTITY) for _ in range(6)] for _ in range(THREADS)]
+
+    results = in_threads(lambda i: usage_record_batch(brand=s.brand, items=batches[i], now=s.now))
+
+    outcomes = [o for batch in results for o in batch]
+    statuses = Counter(o.status for o in outcomes)
+    assert statuses == {"accepted": 10, "refused": 6 * THREADS - 10}, statuses
+    assert {o.error.code for o in outcomes if o.status == "refused"} == {"license_period_limit"}
+    accepted = UsageEvent.objects.filter(license=s.license)
+    assert accepted.aggregate(total=Sum("gross_minor"))["total"] == 10 * MAX_EVENT_GROSS_MINOR
+    counter = TierCounter.objects.get(license=s.license)
+    assert counter.gross_minor == MAX_LICENSE_PERIOD_GROSS_MINOR
