@@ -454,9 +454,11 @@ def _resume(*, run_id: int, by: str, stalled_for: timedelta | None) -> CloseRun 
     LEDGER_CLOSE_MAX_RESUMES, fail it instead with the reason. None when the run is not (or no
     longer) pending or running, or has moved within `stalled_for`.
 
-    The caller holds the close lock, so nothing else works on the run meanwhile; the row lock
-    and the re-read conditions make a second watchdog (which waited for this one) find the
-    clock just reset. Stall times are on the database's clock, as progressed_at is.
+    A resume whose hand-off has not started yet (the run's attempts have not moved since) is
+    not counted again: the close's message may sit behind a long queue (the payouts its own
+    chunks sent), or be lost; it is sent again, which is harmless, and the bound stays for
+    closes that actually died again. The caller holds the close lock, so nothing works on the
+    run meanwhile. Stall times are on the database's clock, as progressed_at is.
     """
     with transaction.atomic(durable=True):
         found = CloseRun.objects.select_for_update().filter(
@@ -471,6 +473,10 @@ def _resume(*, run_id: int, by: str, stalled_for: timedelta | None) -> CloseRun 
         run = found.first()
         if run is None:
             return None
+        last = run.recoveries[-1] if run.recoveries else {}
+        if last.get("action") == "resumed" and last.get("attempts") == run.attempts:
+            _update(run)  # the clock only: the same hand-off, sent again
+            return run
         idle = _seconds_since(run.progressed_at)
         where = f"in phase {run.phase}, {run.done} of {run.total} accounts done"
         entry = {
@@ -479,19 +485,17 @@ def _resume(*, run_id: int, by: str, stalled_for: timedelta | None) -> CloseRun 
             "phase": run.phase,
             "done": run.done,
             "total": run.total,
+            "attempts": run.attempts,
             "idle_s": idle,
         }
-        limit = settings.LEDGER_CLOSE_MAX_RESUMES
-        if run.resumes >= limit:
+        if run.resumes >= settings.LEDGER_CLOSE_MAX_RESUMES:
             reason = (
                 f"Stopped after {run.resumes} automatic resumes: its worker stopped again "
                 f"({where}; nothing moved for {idle} s). Fix the cause, then close the period "
                 f"again."
             )
             run.recoveries.append({**entry, "action": "gave_up", "detail": reason})
-            CloseRun.objects.filter(pk=run.pk).update(
-                status=Status.FAILED, error=reason, recoveries=run.recoveries, progressed_at=Now()
-            )
+            _update(run, status=Status.FAILED, error=reason, recoveries=run.recoveries)
         else:
             detail = (
                 f"Resumed automatically ({by}): nothing moved for {idle} s {where}; "
@@ -500,10 +504,7 @@ def _resume(*, run_id: int, by: str, stalled_for: timedelta | None) -> CloseRun 
                 else f"Started automatically ({by}): still pending {idle} s after it was asked."
             )
             run.recoveries.append({**entry, "action": "resumed", "detail": detail})
-            CloseRun.objects.filter(pk=run.pk).update(
-                resumes=F("resumes") + 1, recoveries=run.recoveries, progressed_at=Now()
-            )
-        run.refresh_from_db()
+            _update(run, resumes=F("resumes") + 1, recoveries=run.recoveries)
         return run
 
 

@@ -39,10 +39,11 @@ def march(db, settings) -> CloseRun:
     return period_close_request(period=MARCH, now=CLOSED_AT)
 
 
-def left_by_a_dead_worker(run: CloseRun, *, idle_s: int = 600) -> None:
-    """What a worker killed after starting the close leaves: running, unmoved for idle_s."""
+def left_by_a_dead_worker(run: CloseRun, *, idle_s: int = 600, attempts: int = 1) -> None:
+    """What a worker killed in its `attempts`-th start of the close leaves: running, unmoved
+    for idle_s."""
     CloseRun.objects.filter(pk=run.pk).update(
-        status=Status.RUNNING, attempts=1, progressed_at=Now() - timedelta(seconds=idle_s)
+        status=Status.RUNNING, attempts=attempts, progressed_at=Now() - timedelta(seconds=idle_s)
     )
 
 
@@ -125,15 +126,34 @@ def test_the_watchdog_run_twice_resumes_a_stalled_close_once(
     assert march.resumes == len(march.recoveries) == len(sent) == 1
 
 
+def test_a_resumed_close_still_waiting_for_a_worker_is_sent_again_but_not_counted_again(
+    march, django_capture_on_commit_callbacks
+):
+    """Its message may sit behind the payouts its own chunks queued, or be lost: sending it
+    again is harmless, and only a resume that started and died again counts."""
+    left_by_a_dead_worker(march)
+    with django_capture_on_commit_callbacks() as sent:
+        period_close_watchdog()
+        left_by_a_dead_worker(march)  # the hand-off never started: attempts still 1
+        again = period_close_watchdog()
+
+    assert (again.status, again.resumes, len(again.recoveries)) == (Status.RUNNING, 1, 1)
+    assert len(sent) == 2
+    # Once it started (attempts 2) and died again, the next stall is a second resume.
+    left_by_a_dead_worker(march, attempts=2)
+    with django_capture_on_commit_callbacks():
+        assert period_close_watchdog().resumes == 2
+
+
 def test_a_close_that_keeps_losing_its_worker_is_failed_with_the_reason_after_its_resumes(
     march, settings, django_capture_on_commit_callbacks
 ):
     settings.LEDGER_CLOSE_MAX_RESUMES = 2
     with django_capture_on_commit_callbacks() as sent:
-        for _ in range(2):
-            left_by_a_dead_worker(march)
+        for attempts in (1, 2):
+            left_by_a_dead_worker(march, attempts=attempts)
             assert period_close_watchdog().status == Status.RUNNING
-        left_by_a_dead_worker(march)
+        left_by_a_dead_worker(march, attempts=3)
         failed = period_close_watchdog()
 
     assert failed.status == Status.FAILED
@@ -146,7 +166,7 @@ def test_a_close_that_keeps_losing_its_worker_is_failed_with_the_reason_after_it
     assert period_close_watchdog() is None
     assert not period_close_execute(run_id=march.pk, redelivered=True).busy
     march.refresh_from_db()
-    assert (march.status, march.attempts, march.resumes) == (Status.FAILED, 1, 2)
+    assert (march.status, march.attempts, march.resumes) == (Status.FAILED, 3, 2)
     # Finance asks again: the close completes.
     assert not period_close_execute(run_id=march.pk, now=CLOSED_AT).busy
     march.refresh_from_db()
