@@ -50,9 +50,9 @@ def shared_cache_check(app_configs=None, **kwargs) -> list[Error]:
         if backend in NOT_SHARED:
             errors.append(
                 Error(
-                    f"The {alias!r} cache is {NOT_SHARED[backend]} ({backend}), but "
-                    f"{', '.join(users)} count in it: each process would keep its own "
-                    "counters, so quotas and lockouts would not hold.",
+                    f"The {alias!r} cache is {NOT_SHARED[backend]} ({backend}), but it "
+                    f"holds the counts of {' and '.join(users)}: each process would keep its "
+                    "own, so those limits would not hold.",
                     hint=(
                         "Set CACHE_URL to a cache every web process shares, e.g. "
                         "redis://127.0.0.1:6379/1."

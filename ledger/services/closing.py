@@ -480,7 +480,7 @@ def _resume(*, run_id: int, by: str, stalled_for: timedelta | None) -> CloseRun 
         idle = _seconds_since(run.progressed_at)
         where = f"in phase {run.phase}, {run.done} of {run.total} accounts done"
         entry = {
-            "at": timezone.now().isoformat(),
+            "at": timezone.now().isoformat().replace("+00:00", "Z"),  # as the API writes times
             "by": by,
             "phase": run.phase,
             "done": run.done,
