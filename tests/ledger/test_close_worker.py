@@ -24,7 +24,11 @@ from ledger.models import (
     Statement,
 )
 from ledger.periods import Period
-from ledger.services.closing import period_close_request
+from ledger.services.closing import (
+    ADVISORY_LOCK_CLASS,
+    ADVISORY_LOCK_CLOSE,
+    period_close_request,
+)
 from tests.ledger.close_helpers import (
     PAYEE_KINDS,
     close,
@@ -244,3 +248,56 @@ def test_a_close_whose_worker_is_killed_is_resumed_by_the_watchdog_as_if_uninter
     assert last_numbers == {"RS": WATCHED_PARTIES, "CS": 2, "INV": WATCHED_PARTIES}
     assert InvoiceBilling.objects.count() == Invoice.objects.count() == WATCHED_PARTIES
     assert Coverage.objects.count() == WATCHED_PARTIES
+
+
+def close_lock_holders() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
+            "AND objid = %s AND granted",
+            [ADVISORY_LOCK_CLASS, ADVISORY_LOCK_CLOSE],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_killed_close_message_redelivered_after_the_visibility_timeout_counts_as_a_resume(
+    watched_close, celery_worker_process
+):
+    """The broker's own recovery: the killed worker's unacknowledged message comes back after
+    the visibility timeout (3 s here, 2 h in production) marked redelivered, and the close it
+    resumes records it, bounded like the watchdog's resumes (no watchdog runs here)."""
+    worker = celery_worker_process
+    if not worker.broker.url.startswith("redis"):
+        pytest.skip("the visibility timeout is Redis's (the filesystem broker never redelivers)")
+    for _ in range(3):
+        assert scenario().use("generation").status == "accepted"
+    run = period_close_request(period=MARCH, now=CLOSED_AT)
+    payees = list(LedgerAccount.objects.filter(kind__in=PAYEE_KINDS).order_by("pk"))
+    with owner_row_locked(payees[1]):
+        worker.send("ledger.tasks.period_close", run.pk)
+        wait_until(
+            lambda: statement_chunks_done(run) == 1 and waiting_on_a_lock(),
+            timeout=120,
+            what="a statement issued and the next one waiting",
+            worker=worker,
+        )
+        worker.kill()
+    wait_until(lambda: close_lock_holders() == 0, timeout=30, what="the lock freed", worker=worker)
+    time.sleep(3.5)  # the message has been out longer than the visibility timeout
+
+    worker.extra_env["CELERY_BROKER_VISIBILITY_TIMEOUT_S"] = "3"
+    worker.start()  # its first poll gives unacknowledged messages past the timeout back
+    worker.wait_ready()
+    done = wait_until(
+        lambda: CloseRun.objects.filter(pk=run.pk, status=CloseRun.Status.DONE).first(),
+        timeout=120,
+        what="the redelivered close finished",
+        worker=worker,
+    )
+
+    assert (done.attempts, done.resumes) == (2, 1)
+    assert [(r["by"], r["action"], r["phase"]) for r in done.recoveries] == [
+        ("redelivery", "resumed", "statements")
+    ]
+    assert sorted(Statement.objects.values_list("number", flat=True)) == [1, 2, 3]
+    assert Invoice.objects.count() == 3
