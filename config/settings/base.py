@@ -225,6 +225,8 @@ CELERY_RESULT_BACKEND = None
 CELERY_RESULT_EXPIRES = None  # nothing to expire: no "celery.backend_cleanup" beat entry
 # A task is acknowledged when it has finished, not when it starts, so a worker that dies mid-task
 # leaves it to be delivered again (every task is safe to run twice); one message at a time each.
+# Requeued on worker loss, a task that kills its worker would come back forever: the close
+# counts each redelivery as one of its LEDGER_CLOSE_MAX_RESUMES, then fails with the reason.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
