@@ -19,9 +19,22 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-def broker_transport_options(broker_url: str, folder: Path | str) -> dict:
-    """The transport options for `broker_url`: none, except for kombu's filesystem transport."""
-    return filesystem_broker_options(Path(folder)) if broker_url.startswith("filesystem:") else {}
+# The brokers that hand an unacknowledged message to another worker after a visibility timeout
+# (RabbitMQ does it when the connection drops; the filesystem transport never does).
+VISIBILITY_TIMEOUT_SCHEMES = ("redis", "rediss", "sentinel", "sqs")
+DEFAULT_VISIBILITY_TIMEOUT_S = 2 * 60 * 60  # why: config/settings/base.py
+
+
+def broker_transport_options(
+    broker_url: str, folder: Path | str, *, visibility_timeout_s: int = DEFAULT_VISIBILITY_TIMEOUT_S
+) -> dict:
+    """The transport options for `broker_url`: the visibility timeout where the broker has one
+    (kombu's default for Redis is an hour), the folders for kombu's filesystem transport."""
+    if broker_url.startswith("filesystem:"):
+        return filesystem_broker_options(Path(folder))
+    if broker_url.split(":", 1)[0] in VISIBILITY_TIMEOUT_SCHEMES:
+        return {"visibility_timeout": visibility_timeout_s}
+    return {}
 
 
 def filesystem_broker_options(folder: Path) -> dict:

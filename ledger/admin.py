@@ -313,7 +313,16 @@ class RefusedAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(CloseRun)
 class CloseRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("period_start", "status", "phase", "done", "total", "attempts", "finished_at")
+    list_display = (
+        "period_start",
+        "status",
+        "phase",
+        "done",
+        "total",
+        "attempts",
+        "resumes",
+        "finished_at",
+    )
     list_filter = ("status",)
     fields = (
         "period_start",
@@ -325,6 +334,9 @@ class CloseRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "total",
         "attempts",
         "error",
+        "progressed_at",
+        "resumes",
+        "recoveries",
         "requested_by",
         "requested_at",
         "started_at",

@@ -2,8 +2,8 @@
 
 The services are imported inside each task, so that this module (loaded by every worker at
 start-up) does not load the whole domain, and a service that fails to import fails its own task
-only. Beat runs close_due_periods, seal_blocks and fold_coverage on the schedules that
-`manage.py setup_schedules` creates (editable in the admin under Periodic tasks).
+only. Beat runs close_due_periods, close_watchdog, seal_blocks and fold_coverage on the
+schedules that `manage.py setup_schedules` creates (editable in the admin under Periodic tasks).
 """
 
 from __future__ import annotations
@@ -59,12 +59,31 @@ def fold_coverage() -> int | None:
 )
 def period_close(self, run_id: int) -> None:
     """Do (or resume) one period close. A lost database connection is retried with backoff;
-    a close that another process is working on is tried again a minute later."""
+    a close that another process is working on is tried again a minute later.
+
+    Acknowledged late and rejected (requeued) on worker loss, like every task: a worker that
+    dies mid-close leaves the message to be delivered again. Kombu marks such a message
+    redelivered, and the service counts that as one of the run's bounded resumes."""
     from ledger.services.closing import period_close_execute
 
-    execution = period_close_execute(run_id=run_id)
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    execution = period_close_execute(run_id=run_id, redelivered=redelivered)
     if execution.busy:
         raise self.retry(countdown=CLOSE_BUSY_RETRY_S, max_retries=CLOSE_BUSY_MAX_RETRIES)
+
+
+@shared_task
+def close_watchdog() -> str:
+    """Resume the close whose worker died (beat, every minute): the oldest unfinished run, once
+    nothing has moved on it for LEDGER_CLOSE_STALL_SECONDS and no live process holds the close
+    lock. Returns what it did, for the worker's log."""
+    from ledger.services.closing import period_close_watchdog
+
+    run = period_close_watchdog()
+    if run is None:
+        return ""
+    logger.warning("close watchdog: %s", run.recoveries[-1]["detail"])
+    return f"run {run.pk}: {run.recoveries[-1]['action']}"
 
 
 @shared_task

@@ -107,6 +107,9 @@ class CeleryWorkerProcess:
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
         self._log_offset = 0  # where the current process's output starts in the log file
+        # Set before start(): environment for the next worker only, CELERY_* included (a
+        # test's own CELERY_* variables are not passed on: the broker is the fixture's).
+        self.extra_env: dict[str, str] = {}
 
     @property
     def pid(self) -> int:
@@ -143,6 +146,7 @@ class CeleryWorkerProcess:
         )
         if folder := self._broker_folder():
             env["CELERY_BROKER_FOLDER"] = folder
+        env.update(self.extra_env)
         return env
 
     def _broker_folder(self) -> str | None:
@@ -278,7 +282,8 @@ def celery_worker_process(committed_db) -> Iterator[CeleryWorkerProcess]:
 
     API: `.send(task_name, *args, **kwargs)` enqueues on its queue and returns the task id;
     `.pid`; `.wait_ready(timeout)`; `.log()` (its output so far); `.kill()` (SIGKILL) and
-    `.stop()` (warm shutdown, then SIGKILL); `.start()` starts a new worker on the same queue.
+    `.stop()` (warm shutdown, then SIGKILL); `.start()` starts a new worker on the same queue,
+    with `.extra_env` added to its environment.
     Needs committed data (committed_db). Broker: CELERY_BROKER_URL, else Redis on
     127.0.0.1:6379 if it answers, else a filesystem broker in a scratch folder — a fresh laptop
     without Redis still runs the suite. The worker is stopped at teardown whatever happened.

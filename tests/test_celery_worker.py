@@ -9,10 +9,14 @@ import time
 from datetime import UTC, date, datetime
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from config.celery import DEFAULT_VISIBILITY_TIMEOUT_S, broker_transport_options
+from config.celery import app as celery_app
 from ledger.models import Block, BlockEntry, CloseRun, Coverage, CoverageFold, CoverageTotal
+from ledger.tasks import CLOSE_BUSY_RETRY_S, STRIPE_SEND, period_close
 from tests.ledger.helpers import accounts_for, post_use
 
 WORKER_TIMEOUT_S = 60
@@ -127,7 +131,10 @@ def test_setup_schedules_creates_the_periodic_tasks():
     fold = PeriodicTask.objects.get(name="Fold the journal into coverage")
     assert fold.task == "ledger.tasks.fold_coverage"
     assert (fold.interval.every, fold.interval.period) == (5, IntervalSchedule.MINUTES)
-    assert close.enabled and seal.enabled and fold.enabled
+    watchdog = PeriodicTask.objects.get(name="Resume stalled closes")
+    assert watchdog.task == "ledger.tasks.close_watchdog"
+    assert (watchdog.interval.every, watchdog.interval.period) == (1, IntervalSchedule.MINUTES)
+    assert close.enabled and seal.enabled and fold.enabled and watchdog.enabled
 
 
 @pytest.mark.django_db
@@ -152,3 +159,27 @@ def test_setup_schedules_again_keeps_one_of_each_and_what_finance_edited():
     assert json.loads(close.kwargs) == {"grace_days": 9}
     seal.refresh_from_db()
     assert not seal.enabled
+
+
+def test_redis_brokers_get_a_visibility_timeout_longer_than_any_retry_countdown(tmp_path):
+    """A task whose worker died is delivered again after the visibility timeout; one waiting out
+    a retry countdown is held unacknowledged by its worker, so a timeout shorter than the
+    longest countdown would deliver it again and again while it waits."""
+    for url in ("redis://127.0.0.1:6379/0", "rediss://cache:6380/1", "sentinel://s:26379"):
+        assert broker_transport_options(url, tmp_path) == {
+            "visibility_timeout": DEFAULT_VISIBILITY_TIMEOUT_S
+        }
+    assert broker_transport_options("redis://h/0", tmp_path, visibility_timeout_s=60) == {
+        "visibility_timeout": 60
+    }
+    assert broker_transport_options("amqp://guest@rabbit//", tmp_path) == {}
+    assert "visibility_timeout" not in broker_transport_options("filesystem://", tmp_path)
+    longest_countdown = max(
+        STRIPE_SEND["retry_backoff_max"], CLOSE_BUSY_RETRY_S, period_close.retry_backoff_max
+    )
+    assert 2 * longest_countdown <= DEFAULT_VISIBILITY_TIMEOUT_S
+    # ...and the settings pass it to the app (CI's broker is Redis).
+    configured = broker_transport_options(settings.CELERY_BROKER_URL, tmp_path)
+    assert celery_app.conf.broker_transport_options.get("visibility_timeout") == configured.get(
+        "visibility_timeout"
+    )

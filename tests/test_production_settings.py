@@ -1,4 +1,5 @@
-"""Production settings refuse to start without a secret key and pass `check --deploy`."""
+"""Production settings refuse to start without a secret key, a database or a shared cache, and
+pass `check --deploy`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+
+from ledger.checks import shared_cache_check
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,6 +35,7 @@ PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
     "DATABASE_URL": "postgres://twinledger@db.invalid:5432/twinledger",
     "DJANGO_ALLOWED_HOSTS": "ledger.example.com",
+    "CACHE_URL": "redis://cache.invalid:6379/1",
 }
 
 
@@ -53,3 +57,46 @@ def test_production_settings_pass_check_deploy():
     result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_run_with_a_cache_each_process_keeps_to_itself():
+    """Without CACHE_URL the throttles would count in per-process memory: every quota times the
+    number of processes, forgotten on restart. ledger.E001 stops `check` (and so `migrate`)."""
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "CACHE_URL"}
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert "ledger.E001" in result.stderr
+    assert "per-process memory" in result.stderr
+    assert "API throttling" in result.stderr
+    assert "Set CACHE_URL" in result.stderr
+
+
+def test_production_refuses_a_dummy_cache_that_would_count_nothing():
+    result = manage("check", **{**PRODUCTION_ENV, "CACHE_URL": "dummycache://"})
+    assert result.returncode != 0
+    assert "ledger.E001" in result.stderr
+    assert "a dummy cache that keeps nothing" in result.stderr
+
+
+def test_the_shared_cache_check_covers_axes_on_its_own_cache_alias(settings):
+    """django-axes' cache handler counts failed logins in AXES_CACHE: that alias must be shared
+    too, even when the default one is."""
+    settings.LEDGER_SHARED_CACHE_REQUIRED = True
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"},
+        "axes": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    settings.AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+    settings.AXES_CACHE = "axes"
+
+    [error] = shared_cache_check()
+
+    assert error.id == "ledger.E001"
+    assert error.msg.startswith("The 'axes' cache is per-process memory")
+    assert "login lockouts" in error.msg
+
+
+def test_the_shared_cache_check_leaves_development_and_tests_alone(settings):
+    assert settings.CACHES["default"]["BACKEND"].endswith("LocMemCache")
+    assert not settings.LEDGER_SHARED_CACHE_REQUIRED
+    assert shared_cache_check() == []

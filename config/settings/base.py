@@ -5,7 +5,7 @@ from pathlib import Path
 
 import environ
 
-from config.celery import broker_transport_options
+from config.celery import DEFAULT_VISIBILITY_TIMEOUT_S, broker_transport_options
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -118,6 +118,9 @@ STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 # The cache holds API throttle counters: set CACHE_URL to Redis (redis://127.0.0.1:6379/1) when
 # more than one process serves the API, so every worker counts against one quota.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# On in production: a cache the throttles (or axes, or sessions) count in must be shared, or
+# `manage.py check` fails with ledger.E001 (ledger/checks.py).
+LEDGER_SHARED_CACHE_REQUIRED = False
 
 # API throttling: per brand API key, and per logged-in user (fixed one-second/minute windows in
 # the default cache; Redis in production so that every worker counts against one quota).
@@ -177,6 +180,14 @@ LEDGER_CLOSE_GRACE_DAYS = env.int("LEDGER_CLOSE_GRACE_DAYS", default=5)
 LEDGER_CLOSE_CHUNK = env.int("LEDGER_CLOSE_CHUNK", default=500)
 # Connections working off a close's chunks at once (threads of the process running the close).
 LEDGER_CLOSE_WORKERS = env.int("LEDGER_CLOSE_WORKERS", default=2)
+# The close watchdog (beat, every minute; ledger.tasks.close_watchdog): a close that has not
+# moved (a chunk done, a phase begun) for this long while no live process holds the close lock
+# lost its worker, and is resumed. The lock rules out a slow but live close, so this only sets
+# how soon a dead one is picked up. After LEDGER_CLOSE_MAX_RESUMES automatic resumes (watchdog
+# or broker redelivery) it is failed with the reason instead: a close that kills its worker
+# every time waits for finance, not for the next retry.
+LEDGER_CLOSE_STALL_SECONDS = env.int("LEDGER_CLOSE_STALL_SECONDS", default=300)
+LEDGER_CLOSE_MAX_RESUMES = env.int("LEDGER_CLOSE_MAX_RESUMES", default=3)
 LEDGER_MINIMUM_PAYOUT = env("LEDGER_MINIMUM_PAYOUT", default="25.00")
 # The fold (ledger.services.coverage): journal ids per transaction when it catches up.
 LEDGER_FOLD_SLICE = env.int("LEDGER_FOLD_SLICE", default=100_000)
@@ -196,8 +207,19 @@ STRIPE_SANDBOX = env.bool("STRIPE_SANDBOX", default=False)
 # CI; `filesystem://` is kombu's broker in plain files (CELERY_BROKER_FOLDER), for a laptop with
 # no server. No result backend: tasks report through the database.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+# Redis (and SQS) hand an unacknowledged message to another worker once it has been out for
+# the visibility timeout: how long a task whose worker died waits to run again. It must exceed
+# the longest countdown a task is retried with (payouts and invoices back off up to an hour;
+# shorter, a waiting retry is delivered again and again, each copy a duplicate) and should
+# exceed the longest task (shorter, a live close is delivered to a second worker, which finds
+# the lock taken and retries every minute). Hence two hours; a dead close does not wait for it:
+# the close watchdog resumes it within minutes (LEDGER_CLOSE_STALL_SECONDS).
 CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
-    CELERY_BROKER_URL, env.path("CELERY_BROKER_FOLDER", default=BASE_DIR / ".data" / "broker")
+    CELERY_BROKER_URL,
+    env.path("CELERY_BROKER_FOLDER", default=BASE_DIR / ".data" / "broker"),
+    visibility_timeout_s=env.int(
+        "CELERY_BROKER_VISIBILITY_TIMEOUT_S", default=DEFAULT_VISIBILITY_TIMEOUT_S
+    ),
 )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
@@ -206,6 +228,8 @@ CELERY_RESULT_BACKEND = None
 CELERY_RESULT_EXPIRES = None  # nothing to expire: no "celery.backend_cleanup" beat entry
 # A task is acknowledged when it has finished, not when it starts, so a worker that dies mid-task
 # leaves it to be delivered again (every task is safe to run twice); one message at a time each.
+# Requeued on worker loss, a task that kills its worker would come back forever: the close
+# counts each redelivery as one of its LEDGER_CLOSE_MAX_RESUMES, then fails with the reason.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -13,6 +13,8 @@ if not env("DATABASE_URL", default=""):
     raise ImproperlyConfigured("DATABASE_URL must be set in production.")
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+# Throttle counters must be shared by every web process: CACHE_URL (ledger/checks.py).
+LEDGER_SHARED_CACHE_REQUIRED = True
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -27,3 +27,7 @@ DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_
 # Most tests keep their data in one uncommitted transaction that other connections cannot see:
 # the close works its chunks on this connection alone unless a test asks for more.
 LEDGER_CLOSE_WORKERS = env.int("LEDGER_CLOSE_WORKERS", default=1)
+
+# The close watchdog acts on a run that has not moved for this long (production: 300 s), so a
+# test that kills a worker sees its close resumed in seconds. Every worker subprocess reads it.
+LEDGER_CLOSE_STALL_SECONDS = env.int("LEDGER_CLOSE_STALL_SECONDS", default=2)

@@ -142,6 +142,26 @@ class EntryOutput(serializers.Serializer):
     charge = serializers.CharField(allow_blank=True)
 
 
+class CloseRecoveryOutput(serializers.Serializer):
+    """One automatic step on a close whose worker died (ledger.services.closing._resume)."""
+
+    at = serializers.DateTimeField()
+    by = serializers.ChoiceField(
+        choices=["watchdog", "redelivery"],
+        help_text="The close watchdog (beat), or the broker delivering the message again.",
+    )
+    action = serializers.ChoiceField(
+        choices=["resumed", "gave_up"],
+        help_text="resumed: handed to a worker again; gave_up: its resumes used up, failed.",
+    )
+    phase = serializers.ChoiceField(choices=CloseRun.Phase.choices)
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+    attempts = serializers.IntegerField()
+    idle_s = serializers.IntegerField(help_text="Seconds since the run had last moved.")
+    detail = serializers.CharField()
+
+
 class CloseRunOutput(serializers.Serializer):
     id = serializers.IntegerField()
     period = serializers.SerializerMethodField()
@@ -152,6 +172,11 @@ class CloseRunOutput(serializers.Serializer):
     progress_pct = serializers.IntegerField()
     attempts = serializers.IntegerField()
     error = serializers.CharField(allow_blank=True)
+    resumes = serializers.IntegerField(
+        help_text="Automatic resumes after its worker died (bounded by the server's settings)."
+    )
+    recoveries = CloseRecoveryOutput(many=True)
+    progressed_at = serializers.DateTimeField(help_text="When the run last moved.")
     requested_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 
 from ledger.fields import CurrencyField
 
@@ -50,6 +51,15 @@ class CloseRun(models.Model):
     done = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # When the run last moved (requested, started, a phase begun, a chunk done), on the
+    # database's clock: what the watchdog measures a stall by (period_close_watchdog).
+    progressed_at = models.DateTimeField(db_default=Now())
+    # Automatic restarts after its worker died (the watchdog, or the broker redelivering the
+    # close's message), bounded by LEDGER_CLOSE_MAX_RESUMES; each is in `recoveries`.
+    resumes = models.PositiveIntegerField(default=0)
+    # What the automatic recovery did, oldest first: {"at", "by", "action", "phase", "done",
+    # "total", "detail"}; shown to finance with the run.
+    recoveries = models.JSONField(default=list, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

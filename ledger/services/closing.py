@@ -11,6 +11,9 @@
         3. invoices:   per chunk of brand accounts, apply advances, issue invoices
         4. statements: per chunk of talent/agency accounts, withhold, issue statements
     period_close_due      -> request and execute every period whose grace time has passed
+    period_close_watchdog -> resume (beat, every minute) the oldest unfinished run when nothing
+                             has moved for LEDGER_CLOSE_STALL_SECONDS and no live process holds
+                             the lock: its worker died; bounded by LEDGER_CLOSE_MAX_RESUMES
     coverage_fold_due     -> the fold on its schedule, under the same lock: a close then finds
                              most of its period folded already
 
@@ -32,7 +35,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Min
+from django.db.models import DateTimeField, ExpressionWrapper, F, Min
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from accounts.models import User
@@ -109,14 +113,30 @@ def period_close_start(
     return run
 
 
-def period_close_execute(*, run_id: int, now: datetime | None = None) -> Execution:
-    """Do, or resume, the close of one run. Safe to call twice, at once, or after a crash."""
+def period_close_execute(
+    *, run_id: int, now: datetime | None = None, redelivered: bool = False
+) -> Execution:
+    """Do, or resume, the close of one run. Safe to call twice, at once, or after a crash.
+
+    `redelivered`: the broker delivered the close's message again because the worker that had
+    it died (late acknowledgement). A running run is then resumed as one of its bounded
+    automatic resumes, like the watchdog's, so a close that kills its worker every time is not
+    redelivered forever; a failed one is left to finance (the watchdog may have given up on it).
+    """
     with _close_lock() as acquired:
         run = CloseRun.objects.get(pk=run_id)
         if not acquired:
             return Execution(run, busy=run.status != Status.DONE)
         if run.status == Status.DONE:
             return Execution(run, busy=False)
+        if redelivered and run.status == Status.FAILED:
+            return Execution(run, busy=False)
+        if redelivered and run.status == Status.RUNNING:
+            # Under the lock, a running run is one whose process died: no need to wait.
+            resumed = _resume(run_id=run.pk, by="redelivery", stalled_for=None)
+            if resumed is None or resumed.status == Status.FAILED:
+                return Execution(CloseRun.objects.get(pk=run_id), busy=False)
+            run = resumed
         _check_order(run)
         now = now or timezone.now()
         _update(run, status=Status.RUNNING, attempts=F("attempts") + 1, error="")
@@ -169,6 +189,30 @@ def period_close_due(
         if result.busy:
             break
     return results
+
+
+def period_close_watchdog() -> CloseRun | None:
+    """Resume the close whose worker died; the run acted on (resumed, or failed once its resumes
+    are used up), or None. Beat runs it every minute; running it twice, or at once, is safe.
+
+    Periods close in order, so only the oldest unfinished run can be at work: if it is pending
+    or running, nothing has moved on it for LEDGER_CLOSE_STALL_SECONDS, and the close lock is
+    free (a live close, or the fold, holds it; a dead worker's lock went with its connection),
+    it is claimed (its clock reset, so a second watchdog finds it moving) and handed to a
+    worker again after commit: `period_close` resumes its chunks where they stopped. A failed
+    run waits for finance.
+    """
+    oldest = CloseRun.objects.exclude(status=Status.DONE).order_by("period_start", "pk").first()
+    if oldest is None or oldest.status == Status.FAILED:
+        return None
+    with _close_lock() as acquired:
+        if not acquired:
+            return None
+        stall = timedelta(seconds=settings.LEDGER_CLOSE_STALL_SECONDS)
+        run = _resume(run_id=oldest.pk, by="watchdog", stalled_for=stall)
+    if run is not None and run.status != Status.FAILED:
+        send_after_commit("period_close", [run.pk])
+    return run
 
 
 def coverage_fold_due(*, now: datetime | None = None) -> int | None:
@@ -348,7 +392,9 @@ def _claim_chunks(run: CloseRun, phase: str, work: ChunkWork) -> None:
                 return
             work(run, chunk)
             CloseChunk.objects.filter(pk=chunk.pk).update(done=True, done_by=_backend_pid())
-            CloseRun.objects.filter(pk=run.pk).update(done=F("done") + chunk.accounts)
+            CloseRun.objects.filter(pk=run.pk).update(
+                done=F("done") + chunk.accounts, progressed_at=Now()
+            )
 
 
 def _periods_to_charge(period: Period) -> list[Period]:
@@ -398,9 +444,75 @@ def _check_order(run: CloseRun) -> None:
 
 
 def _update(run: CloseRun, **fields) -> None:
-    """Write fields of the run row and refresh the in-memory copy."""
-    CloseRun.objects.filter(pk=run.pk).update(**fields)
+    """Write fields of the run row (a move, for the watchdog) and refresh the in-memory copy."""
+    CloseRun.objects.filter(pk=run.pk).update(**fields, progressed_at=Now())
     run.refresh_from_db()
+
+
+def _resume(*, run_id: int, by: str, stalled_for: timedelta | None) -> CloseRun | None:
+    """Count one automatic resume of a pending or running run and log it on the run; past
+    LEDGER_CLOSE_MAX_RESUMES, fail it instead with the reason. None when the run is not (or no
+    longer) pending or running, or has moved within `stalled_for`.
+
+    A resume whose hand-off has not started yet (the run's attempts have not moved since) is
+    not counted again: the close's message may sit behind a long queue (the payouts its own
+    chunks sent), or be lost; it is sent again, which is harmless, and the bound stays for
+    closes that actually died again. The caller holds the close lock, so nothing works on the
+    run meanwhile. Stall times are on the database's clock, as progressed_at is.
+    """
+    with transaction.atomic(durable=True):
+        found = CloseRun.objects.select_for_update().filter(
+            pk=run_id, status__in=[Status.PENDING, Status.RUNNING]
+        )
+        if stalled_for is not None:
+            found = found.filter(
+                progressed_at__lt=ExpressionWrapper(
+                    Now() - stalled_for, output_field=DateTimeField()
+                )
+            )
+        run = found.first()
+        if run is None:
+            return None
+        last = run.recoveries[-1] if run.recoveries else {}
+        if last.get("action") == "resumed" and last.get("attempts") == run.attempts:
+            _update(run)  # the clock only: the same hand-off, sent again
+            return run
+        idle = _seconds_since(run.progressed_at)
+        where = f"in phase {run.phase}, {run.done} of {run.total} accounts done"
+        entry = {
+            "at": timezone.now().isoformat().replace("+00:00", "Z"),  # as the API writes times
+            "by": by,
+            "phase": run.phase,
+            "done": run.done,
+            "total": run.total,
+            "attempts": run.attempts,
+            "idle_s": idle,
+        }
+        if run.resumes >= settings.LEDGER_CLOSE_MAX_RESUMES:
+            reason = (
+                f"Stopped after {run.resumes} automatic resumes: its worker stopped again "
+                f"({where}; nothing moved for {idle} s). Fix the cause, then close the period "
+                f"again."
+            )
+            run.recoveries.append({**entry, "action": "gave_up", "detail": reason})
+            _update(run, status=Status.FAILED, error=reason, recoveries=run.recoveries)
+        else:
+            detail = (
+                f"Resumed automatically ({by}): nothing moved for {idle} s {where}; "
+                f"its worker had stopped."
+                if run.status == Status.RUNNING
+                else f"Started automatically ({by}): still pending {idle} s after it was asked."
+            )
+            run.recoveries.append({**entry, "action": "resumed", "detail": detail})
+            _update(run, resumes=F("resumes") + 1, recoveries=run.recoveries)
+        return run
+
+
+def _seconds_since(moment: datetime) -> int:
+    """Whole seconds from `moment` to now, on the database's clock (progressed_at's)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXTRACT(EPOCH FROM STATEMENT_TIMESTAMP() - %s)", [moment])
+        return max(0, int(cursor.fetchone()[0]))
 
 
 @contextmanager

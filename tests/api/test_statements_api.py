@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from django.core.management import call_command
@@ -115,6 +115,28 @@ def test_finance_reads_a_closed_run_with_its_progress(two_closed):
     assert body["done"] == body["total"] > 0
     assert client.get("/api/v1/periods/2026-03/close/").json()["id"] == body["id"]
     assert CloseRun.objects.count() == 1
+
+
+def test_finance_reads_the_automatic_resumes_of_a_close(two_closed):
+    run = CloseRun.objects.get(period_start=date(2026, 3, 1))
+    step = {
+        "at": "2026-12-02T03:12:45Z",
+        "by": "watchdog",
+        "action": "resumed",
+        "phase": "statements",
+        "done": 9,
+        "total": 14,
+        "attempts": 1,
+        "idle_s": 312,
+        "detail": "Resumed automatically (watchdog): nothing moved for 312 s.",
+    }
+    CloseRun.objects.filter(pk=run.pk).update(resumes=1, recoveries=[step])
+
+    body = client_for(UserFactory(is_finance=True)).get("/api/v1/periods/2026-03/close/").json()
+
+    assert body["resumes"] == 1
+    assert body["recoveries"] == [step]
+    assert body["progressed_at"]
 
 
 @pytest.mark.parametrize("label", ["2026-13", "26-03", "march", "2026-3"])

@@ -8,9 +8,12 @@ that compares the two is comparing two derivations, not one with itself.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
+from django.db import transaction
 from django.db.models import Sum
 
 from accounts.models import Agency, Brand, Talent
@@ -66,6 +69,17 @@ def close(label: str, *, now: datetime | None = None) -> CloseRun:
     run.refresh_from_db()
     assert run.status == CloseRun.Status.DONE, run.error
     return run
+
+
+@contextmanager
+def rolled_back() -> Iterator[None]:
+    """A savepoint undone at the end. Marked like TestCase's own block so that the close's
+    durable blocks may nest in it, as they do in any `db` test."""
+    atomic = transaction.atomic()
+    atomic._from_testcase = True
+    with atomic:
+        yield
+        transaction.set_rollback(True)
 
 
 def enable_payouts(talent: Talent) -> None:

@@ -22,15 +22,12 @@ Every example runs in a savepoint that is rolled back, so examples do not see ea
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
 from django.conf import settings as django_settings
-from django.db import transaction
 from django.db.models import Sum
 from django.test import override_settings
 from hypothesis import HealthCheck, Phase, event, given, settings
@@ -65,6 +62,7 @@ from tests.ledger.close_helpers import (
     expected_lines,
     issued_transactions,
     rhe,
+    rolled_back,
     section_total,
 )
 from tests.ledger.scenario import END, START, Scenario, licensed, make_twin
@@ -189,17 +187,6 @@ def worlds(draw) -> dict:
 
 
 # -- running a world ---------------------------------------------------------------------------
-
-
-@contextmanager
-def rolled_back() -> Iterator[None]:
-    """A savepoint undone at the end. Marked like TestCase's own block so that the close's
-    durable blocks may nest in it, as they do in any `db` test."""
-    atomic = transaction.atomic()
-    atomic._from_testcase = True
-    with atomic:
-        yield
-        transaction.set_rollback(True)
 
 
 @dataclass

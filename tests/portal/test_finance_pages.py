@@ -205,6 +205,35 @@ def test_the_progress_fragment_stops_the_polling_once_done(finance_client, world
     assert finance_client.get(reverse("finance:run-progress", args=[999_999])).status_code == 404
 
 
+def test_the_progress_fragment_shows_what_the_watchdog_did(finance_client, world):
+    """Finance sees that a close was resumed automatically, and why it stopped once given up."""
+    reason = "Stopped after 3 automatic resumes: its worker stopped again (in phase statements)."
+    run = CloseRun.objects.create(
+        period_start=world.previous.previous().start,
+        requested_at=world.now,
+        status=CloseRun.Status.FAILED,
+        error=reason,
+        resumes=3,
+        recoveries=[
+            {
+                "at": "2026-12-02T03:12:45.000000+00:00",
+                "by": "watchdog",
+                "action": "resumed",
+                "detail": "Resumed automatically (watchdog): nothing moved for 312 s.",
+            },
+            {"at": "2026-12-02T03:40:01+00:00", "action": "gave_up", "detail": reason},
+        ],
+    )
+
+    fragment = finance_client.get(reverse("finance:run-progress", args=[run.pk])).content.decode()
+
+    assert "2026-12-02 03:12 UTC: Resumed automatically (watchdog): nothing moved for 312 s." in (
+        fragment
+    )
+    assert f"2026-12-02 03:40 UTC: {reason}" in fragment
+    assert f'<p class="error">{reason}</p>' in fragment
+
+
 # --------------------------------------------------------------------------- documents
 
 

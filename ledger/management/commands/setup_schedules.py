@@ -38,6 +38,17 @@ DEFAULT_SCHEDULES = (
         crontab={"minute": "0", "hour": "2"},
     ),
     DefaultSchedule(
+        name="Resume stalled closes",
+        task="ledger.tasks.close_watchdog",
+        description=(
+            "Every minute: a close whose worker died (nothing moved for "
+            "LEDGER_CLOSE_STALL_SECONDS and no live process holds the close lock) is handed to "
+            "a worker again and resumes where its chunks stopped; after LEDGER_CLOSE_MAX_RESUMES "
+            "such resumes it is marked failed with the reason. Each resume is logged on the run."
+        ),
+        every_minutes=1,
+    ),
+    DefaultSchedule(
         name="Seal journal blocks",
         task="ledger.tasks.seal_blocks",
         description="Seal committed journal transactions into chained Merkle blocks.",
@@ -110,8 +121,8 @@ def schedule_create_if_missing(default: DefaultSchedule) -> bool:
 
 class Command(BaseCommand):
     help = (
-        "Create the default Celery beat schedules (nightly period close, block sealing, the fold) if "
-        "missing; schedules that already exist are left as they are."
+        "Create the default Celery beat schedules (nightly period close, the close watchdog, "
+        "block sealing, the fold) if missing; schedules that already exist are left as they are."
     )
 
     def handle(self, *args, **options):
