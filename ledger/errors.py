@@ -16,8 +16,12 @@ class DomainError(Exception):
         self.code = code or type(self).code
         self.field = field
 
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "detail": self.detail, "field": self.field}
+    def extra(self) -> dict:
+        """Keys an error adds to the shape, after code, detail and field (none by default)."""
+        return {}
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "detail": self.detail, "field": self.field, **self.extra()}
 
 
 class InvalidInput(DomainError):
@@ -45,3 +49,17 @@ class Refused(DomainError):
 
     status = 422
     code = "refused"
+
+
+class ConsentConflictRefused(Refused):
+    """An approval of terms that ask for more than the twin's consent in force; `conflicts` lists
+    each one ({right, value, detail}) so that the parties see what to change."""
+
+    code = "consent_conflict"
+
+    def __init__(self, detail: str, *, conflicts: list[dict[str, str]]):
+        super().__init__(detail, field="")
+        self.conflicts = conflicts
+
+    def extra(self) -> dict:
+        return {"conflicts": self.conflicts}

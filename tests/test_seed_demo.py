@@ -27,6 +27,9 @@ from ledger.models import (
     Twin,
     UsageEvent,
 )
+from ledger.selectors.history import with_license_history
+from ledger.selectors.licensing import consent_history, consent_in_force
+from ledger.selectors.rights import mark_rights, version_conflicts
 from ledger.services import demo
 from ledger.services.demo import ADMIN_EMAIL, DEMO_DAYS, DEMO_LOGINS, DEMO_PASSWORD, seed_demo
 
@@ -252,3 +255,25 @@ def test_a_seed_interrupted_during_the_uses_completes_on_the_next_run(db, monkey
     again = snapshot()
     assert seed_demo().created is False
     assert snapshot() == again
+
+
+def test_demo_licenses_fit_consent_when_approved_and_one_is_narrowed_since(db):
+    seed()
+
+    licenses = list(with_license_history(License.objects.select_related("brand", "twin")))
+    histories = consent_history({license.twin_id for license in licenses})
+    for license in licenses:
+        for version in license.versions.all():
+            activation = getattr(version, "activation", None)
+            if activation is not None:
+                in_force = consent_in_force(histories[license.twin_id], activation.activated_at)
+                assert version_conflicts(version, in_force) == [], license
+    now = timezone.now()
+    mark_rights(licenses, now=now)
+    narrowed = [x for x in licenses if x.rights.effective.state == "narrowed"]
+    assert [(x.brand.name, x.twin.name) for x in narrowed] == [(demo.LUMEN, demo.KOFI_TWIN)]
+    (kofi,) = narrowed
+    assert kofi.rights.effective.removed_territories == ["JP"]
+    assert kofi.rights.effective.territories == ["GB", "US"]
+    since = kofi.rights.effective.narrowed_since
+    assert now - timedelta(days=demo.KOFI_NARROWED_DAYS + 1) < since < now - timedelta(days=29)

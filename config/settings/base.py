@@ -167,6 +167,8 @@ SPECTACULAR_SETTINGS = {
         "LicenseVersionStateEnum": "ledger.api.serializers.VERSION_STATES",
         "UsageEventStatusEnum": "ledger.api.serializers.USAGE_EVENT_STATUSES",
         "UsageOutcomeEnum": "ledger.api.serializers.OUTCOMES",
+        "EffectiveRightsStateEnum": "ledger.selectors.rights.STATES",
+        "ConsentConflictRightEnum": "ledger.selectors.rights.RIGHTS",
     },
 }
 

@@ -40,7 +40,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """DRF's EXCEPTION_HANDLER: every known error becomes the one shape; the rest is a 500."""
     if isinstance(exc, DomainError):
         set_rollback()
-        return Response(error_body(exc.code, exc.detail, exc.field), status=exc.status)
+        return Response(exc.as_dict(), status=exc.status)
     if isinstance(exc, DjangoValidationError):
         set_rollback()
         field, code, detail = _django_first_error(exc)

@@ -7,12 +7,13 @@ import dataclasses
 import re
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ledger.api.errors import error_responses
+from ledger.api.errors import ERROR_MEANINGS, ErrorSerializer, error_responses
 from ledger.api.fields import (
     AwareDateTimeField,
     DecimalStringField,
@@ -29,10 +30,11 @@ from ledger.api.fields import (
 )
 from ledger.api.pagination import PageQuery, paginated_response
 from ledger.api.permissions import acting_brand, person, viewer, visible_or_404
-from ledger.api.serializers import LicenseOutput, page_of
+from ledger.api.serializers import ConsentConflictOutput, LicenseOutput, page_of
 from ledger.errors import DomainError, NotAllowed, NotFound
 from ledger.models import License, LicenseVersion, Twin
 from ledger.selectors.history import with_license_history
+from ledger.selectors.rights import mark_rights
 from ledger.selectors.visibility import Viewer, licenses_visible_to
 from ledger.services.licensing import Terms, license_amend, license_decide, license_propose
 
@@ -95,6 +97,7 @@ def _in_terms(error: DomainError) -> DomainError:
 
 def _license_body(license_id: int) -> dict:
     license = with_license_history(License.objects.filter(pk=license_id)).get()
+    mark_rights([license], now=timezone.now())
     return LicenseOutput(license).data
 
 
@@ -118,7 +121,9 @@ class LicenseListCreateApi(APIView):
         operation_id="licenses_list",
         summary="Licenses visible to the caller",
         description="A brand sees its licenses; a talent those of its twins; an agency those of "
-        "its talents' twins; finance all. Each comes with every version, its decisions and state.",
+        "its talents' twins; finance all. Each comes with every version, its decisions and state, "
+        "its effective rights (the terms in force ∩ the twin's consent in force) and the consent "
+        "conflicts of the version awaiting approval.",
         parameters=[FilterSerializer],
         responses={200: page_of(LicenseOutput, "PaginatedLicenseList"), **error_responses(400)},
     )
@@ -130,16 +135,23 @@ class LicenseListCreateApi(APIView):
         for name, lookup in (("status", "status"), ("twin", "twin_id"), ("brand", "brand_id")):
             if name in data:
                 licenses = licenses.filter(**{lookup: data[name]})
+        now = timezone.now()
         return paginated_response(
-            request=request, view=self, queryset=licenses, output=LicenseOutput
+            request=request,
+            view=self,
+            queryset=licenses,
+            output=LicenseOutput,
+            prepare=lambda page: mark_rights(page, now=now),
         )
 
     @extend_schema(
         operation_id="licenses_create",
         summary="Propose a license (a brand member or API key)",
         description="A pending license with its first version of terms; it becomes active when "
-        "the talent (and its agency, if represented) approve. Unknown currency: 400 "
-        "unknown_currency.",
+        "the talent (and its agency, if represented) approve. Terms that ask for more than the "
+        "twin's consent in force are accepted, with each conflict listed in `consent_conflicts`: "
+        "they cannot be approved until the talent widens the consent or the brand amends. "
+        "Unknown currency: 400 unknown_currency.",
         request=InputSerializer,
         responses={201: LicenseOutput, **error_responses(400, 403, 404)},
         examples=[
@@ -192,7 +204,8 @@ class LicenseAmendApi(APIView):
         operation_id="licenses_amend",
         summary="Propose new terms for a license (its brand)",
         description="A new version, approved the same way as the first; the terms in force stay "
-        "in force until it is. One pending version at a time (409 amendment_pending).",
+        "in force until it is. One pending version at a time (409 amendment_pending). Its "
+        "conflicts with the consent in force are listed in `consent_conflicts`.",
         request=InputSerializer,
         responses={201: LicenseOutput, **error_responses(400, 403, 404, 409)},
     )
@@ -280,11 +293,20 @@ def _deciding_party(
 
 DECISION_DESCRIPTION = (
     "The twin's talent decides as `talent`; a member of the agency named on the version as "
-    "`agency`. The last required approval activates the version, unless it overlaps another "
-    "active exclusive license of the twin (422 exclusivity_conflict, naming it). Anyone else: "
+    "`agency`. An approval of a version that asks for more than the twin's consent in force "
+    "now is refused (422 consent_conflict, with `conflicts`: each {right, value, detail}) until "
+    "the talent widens the consent or the brand amends. The last required approval activates "
+    "the version, unless it overlaps another active exclusive license of the twin (422 "
+    "exclusivity_conflict, naming it). Anyone else: "
     "403 not_a_party (or 404 if the license is not visible to them). Deciding twice: 409 "
     "already_decided."
 )
+
+
+class ConsentConflictErrorOutput(ErrorSerializer):
+    conflicts = ConsentConflictOutput(
+        many=True, required=False, help_text="With consent_conflict: each conflict of the version."
+    )
 
 
 class LicenseApproveApi(APIView):
@@ -293,7 +315,15 @@ class LicenseApproveApi(APIView):
         summary="Approve a license version (talent or agency)",
         description=DECISION_DESCRIPTION,
         request=DecisionInput,
-        responses={200: LicenseOutput, **error_responses(400, 403, 404, 409, 422)},
+        responses={
+            200: LicenseOutput,
+            **error_responses(400, 403, 404, 409),
+            422: OpenApiResponse(
+                response=ConsentConflictErrorOutput,
+                description=ERROR_MEANINGS[422]
+                + " `consent_conflict` (with `conflicts`) or `exclusivity_conflict`.",
+            ),
+        },
     )
     def post(self, request, license_id: int):
         return _decide(request, license_id, approve=True)

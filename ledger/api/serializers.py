@@ -11,12 +11,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from ledger.models import Asset, License, UsageEvent
 from ledger.selectors.history import version_state
+from ledger.selectors.rights import RIGHTS, STATES, LicenseRights, mark_rights
 from ledger.vocabulary import UseKind
 
 # Choice sets, named in the OpenAPI schema (SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
@@ -210,6 +212,47 @@ class LicenseVersionOutput(serializers.Serializer):
         return [party for party in required if party not in decided]
 
 
+class ConsentConflictOutput(serializers.Serializer):
+    right = serializers.ChoiceField(
+        choices=RIGHTS, help_text="kind, training, channel, territory, context, or consent."
+    )
+    value = serializers.CharField(help_text="What the terms ask for, e.g. social, WW, alcohol.")
+    detail = serializers.CharField()
+
+
+class EffectiveRightsOutput(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=STATES,
+        help_text="not_active: no terms in force; full: the terms as agreed; narrowed: consent "
+        "now grants less than the terms; revoked: consent revoked (only impressions and sales of "
+        "assets published before, until sell_off_until).",
+    )
+    kinds = serializers.ListField(child=serializers.CharField())
+    channels = serializers.ListField(child=serializers.CharField())
+    territories = serializers.ListField(child=serializers.CharField())
+    removed_kinds = serializers.ListField(child=serializers.CharField())
+    removed_channels = serializers.ListField(child=serializers.CharField())
+    removed_territories = serializers.ListField(child=serializers.CharField())
+    category_forbidden = serializers.BooleanField(
+        help_text="The license's brand category is now a context the talent forbids."
+    )
+    forbidden_contexts = serializers.ListField(
+        child=serializers.CharField(), help_text="Uses tagged with these are refused."
+    )
+    narrowed_since = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    sell_off_until = serializers.DateTimeField(allow_null=True)
+    consent_version = serializers.IntegerField(allow_null=True)
+
+
+def license_rights(license: License) -> LicenseRights:
+    """Set on the license by `mark_rights` (a page of licenses at once); computed here for a
+    license that was not marked."""
+    if not hasattr(license, "rights"):
+        mark_rights([license], now=timezone.now())
+    return license.rights
+
+
 class LicenseOutput(serializers.Serializer):
     id = serializers.IntegerField()
     brand = serializers.IntegerField(source="brand_id")
@@ -219,6 +262,22 @@ class LicenseOutput(serializers.Serializer):
     active_version = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     versions = LicenseVersionOutput(many=True, help_text="Newest first.")
+    effective_rights = serializers.SerializerMethodField(
+        help_text="The terms in force ∩ the twin's consent in force now, and since when consent "
+        "narrowed them or when it was revoked (with the sell-off date)."
+    )
+    consent_conflicts = serializers.SerializerMethodField(
+        help_text="What the version awaiting approval asks for beyond the consent in force now: "
+        "while any is listed, approving it is refused (422 consent_conflict)."
+    )
+
+    @extend_schema_field(EffectiveRightsOutput)
+    def get_effective_rights(self, license) -> dict:
+        return EffectiveRightsOutput(license_rights(license).effective).data
+
+    @extend_schema_field(ConsentConflictOutput(many=True))
+    def get_consent_conflicts(self, license) -> list[dict]:
+        return [c.as_dict() for c in license_rights(license).conflicts]
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_active_version(self, license) -> int | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -19,7 +19,13 @@ from ledger.errors import DomainError
 from ledger.models import License
 from ledger.portal.access import AGENCY, TALENT, portal_view
 from ledger.portal.forms import DecisionForm
-from ledger.portal.plain import split_text, terms_text
+from ledger.portal.plain import (
+    RIGHT_LABELS,
+    effective_text,
+    removed_text,
+    split_text,
+    terms_text,
+)
 from ledger.selectors.portal import LicenseRow, license_rows, licenses_of_agency, licenses_of_talent
 from ledger.selectors.visibility import Viewer
 from ledger.services.licensing import license_decide
@@ -52,6 +58,12 @@ def describe(rows: list[LicenseRow]) -> list[LicenseRow]:
             {"version": version, "state": state, "text": text(version)}
             for version, state in row.versions
         ]
+        effective = row.rights.effective
+        row.effective_text, row.removed_text = effective_text(effective), removed_text(effective)
+        row.conflicts = [
+            {"label": RIGHT_LABELS.get(c.right, c.right), "value": c.value, "detail": c.detail}
+            for c in row.rights.conflicts
+        ]
     return rows
 
 
@@ -76,9 +88,33 @@ def _page(request: HttpRequest, party: str, *, error: str = "", status: int = 20
             "groups": grouped(rows),
             "party": party,
             "decide_url": f"{party}:license-decide",
+            "detail_url": f"{party}:license",
             "error": error,
         },
         status=status,
+    )
+
+
+def license_detail_page(
+    request: HttpRequest, licenses: QuerySet[License], license_id: int, *, party: str
+) -> HttpResponse:
+    """One license of `licenses` (the viewer's scope for the page's role; any other is a 404):
+    its terms, effective rights, conflicts of a pending proposal and full history."""
+    rows = license_rows(licenses.filter(pk=license_id), party=party, now=timezone.now())
+    if not rows:
+        raise Http404("No such license.")
+    (row,) = describe(rows)
+    decides = party in ("talent", "agency")
+    return render(
+        request,
+        "portal/licensing/license_detail.html",
+        {
+            "row": row,
+            "party": party,
+            "decide_url": f"{party}:license-decide" if decides else "",
+            "detail_url": f"{party}:license",
+            "list_url": f"{party}:licenses",
+        },
     )
 
 
@@ -119,6 +155,13 @@ def talent_licenses(request: HttpRequest) -> HttpResponse:
 
 
 @portal_view(TALENT)
+def talent_license(request: HttpRequest, license_id: int) -> HttpResponse:
+    return license_detail_page(
+        request, licenses_of_talent(request.viewer), license_id, party="talent"
+    )
+
+
+@portal_view(TALENT)
 @require_POST
 def talent_license_decide(request: HttpRequest, license_id: int) -> HttpResponse:
     return _decide(request, license_id, "talent")
@@ -127,6 +170,13 @@ def talent_license_decide(request: HttpRequest, license_id: int) -> HttpResponse
 @portal_view(AGENCY)
 def agency_licenses(request: HttpRequest) -> HttpResponse:
     return _page(request, "agency")
+
+
+@portal_view(AGENCY)
+def agency_license(request: HttpRequest, license_id: int) -> HttpResponse:
+    return license_detail_page(
+        request, licenses_of_agency(request.viewer), license_id, party="agency"
+    )
 
 
 @portal_view(AGENCY)

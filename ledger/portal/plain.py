@@ -10,6 +10,7 @@ from decimal import Decimal
 from ledger.models import ConsentVersion, LicenseVersion
 from ledger.money import Money
 from ledger.rates import Rates
+from ledger.selectors.rights import EffectiveRights
 from ledger.vocabulary import WORLDWIDE
 
 # The territories a license names most often; any other code is shown as is (e.g. "JP").
@@ -203,3 +204,40 @@ def consent_history_rows(history: list[ConsentVersion]) -> list[dict]:
         older = by_version[index - 1] if index else None
         rows.append({"version": version, "changes": consent_changes(older, version)})
     return list(reversed(rows))
+
+
+RIGHT_LABELS = {
+    "consent": "Consent",
+    "kind": "Use",
+    "training": "Training",
+    "channel": "Channel",
+    "territory": "Territory",
+    "context": "Context",
+}
+
+
+def effective_text(rights: EffectiveRights) -> str:
+    """E.g. "generate images and publish them for social in France" — what consent still lets
+    the terms in force do; "nothing" when nothing is left."""
+    if not rights.kinds:
+        return "nothing"
+    text = and_join([KIND_VERBS.get(k, k) for k in rights.kinds])
+    if rights.channels:
+        text += f" for {and_join(rights.channels)}"
+    return f"{text} {territories_text(rights.territories)}"
+
+
+def removed_text(rights: EffectiveRights) -> str:
+    """What the terms grant that consent no longer does, e.g. "training; the print channel;
+    Japan; the brand's category (alcohol)"."""
+    parts = [KIND_LABELS.get(k, k).lower() for k in rights.removed_kinds]
+    parts += [f"the {c} channel" for c in rights.removed_channels]
+    parts += [
+        "worldwide (beyond the territories consented)"
+        if t == WORLDWIDE
+        else TERRITORY_NAMES.get(t, t)
+        for t in rights.removed_territories
+    ]
+    if rights.category_forbidden:
+        parts.append("the brand's category, now a forbidden context")
+    return "; ".join(parts)

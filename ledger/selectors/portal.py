@@ -32,6 +32,7 @@ from ledger.selectors.history import (
     with_license_history,
 )
 from ledger.selectors.licensing import consent_in_force
+from ledger.selectors.rights import LicenseRights, mark_rights
 from ledger.selectors.visibility import (
     Viewer,
     assets_visible_to,
@@ -112,12 +113,16 @@ class LicenseRow:
     awaits_me: bool = False
     decided: dict[str, str] = field(default_factory=dict)  # party -> decision on `pending`
     ended: bool = False
+    rights: LicenseRights | None = None  # effective rights, conflicts of the pending version
     # Filled by the page: the terms in plain language.
     text: str = ""
     split: str = ""
     pending_text: str = ""
     pending_split: str = ""
     history: list[dict] = field(default_factory=list)
+    effective_text: str = ""
+    removed_text: str = ""
+    conflicts: list[dict] = field(default_factory=list)
 
     @property
     def group(self) -> str:
@@ -133,9 +138,14 @@ class LicenseRow:
 def license_rows(
     licenses: QuerySet[License], *, party: str | None, now: datetime
 ) -> list[LicenseRow]:
-    """Rows for `licenses` (already scoped); `party` is "talent", "agency" or None (brand)."""
+    """Rows for `licenses` (already scoped); `party` is "talent", "agency" or None (brand).
+
+    Each with its rights (rights.mark_rights): every twin's consent history in one query.
+    """
     rows = []
-    for license in with_license_history(licenses.select_related("brand", "twin__talent")):
+    found = list(with_license_history(licenses.select_related("brand", "twin__talent")))
+    mark_rights(found, now=now)
+    for license in found:
         versions = list(license.versions.all())
         states = [(v, version_state(v)) for v in versions]
         pending = next((v for v, state in states if state == "pending"), None)
@@ -159,6 +169,7 @@ def license_rows(
                 awaits_me=awaits,
                 decided=decided,
                 ended=active is not None and active.ends_at < now,
+                rights=license.rights,
             )
         )
     return rows

@@ -44,6 +44,7 @@ DEMO_SEED = 20260101  # the random seed of the demo traffic
 DEMO_DAYS = 90  # uses cover the three months before the seed ran
 TWIN_AGE = timedelta(days=120)  # twins were "created" this long before the seed ran
 CHUNK_DAYS = 7  # uses are sent a week at a time; the talent decides pending outputs in between
+KOFI_NARROWED_DAYS = 30  # Kofi took Japan out of his consent this long before the seed ran
 FINAL_EXTERNAL_ID = "demo-final"  # the last use written: stage 2 is complete when it exists
 
 ATELIER, LUMEN = "Atelier Nord", "Lumen Apparel"
@@ -167,8 +168,9 @@ def _license_specs() -> list[_LicenseSpec]:
                 },
             },
         ),
-        # Three tiers, CPM, revenue share and a minimum guarantee. Japan is licensed, but Kofi's
-        # consent does not cover it: uses there are refused (territory_not_consented).
+        # Three tiers, CPM, revenue share and a minimum guarantee. Japan was licensed within
+        # Kofi's consent; he has since taken Japan out of it (KOFI_NARROWED_DAYS ago): the license
+        # is narrowed, and uses there are refused (territory_not_consented).
         _LicenseSpec(
             LUMEN,
             KOFI_TWIN,
@@ -363,14 +365,15 @@ def _seed_twins(now: datetime, *, ines: Talent, kofi: Talent, mai: Talent) -> di
             talent=kofi,
             name=KOFI_TWIN,
             allowed_channels=["ecommerce", "social", "print", "video"],
-            allowed_territories=["GB", "FR", "DE", "US"],
+            allowed_territories=["GB", "FR", "DE", "US", "JP"],
             forbidden_contexts=["alcohol", "gambling"],
             by=kofi.user,
             now=created,
         ),
         MAI_TWIN: twin_create(talent=mai, name=MAI_TWIN, by=mai.user, now=created),
     }
-    # Consent history: Mai turns training on; Inès adds a forbidden context mid-period.
+    # Consent history: Mai turns training on; Inès adds a forbidden context mid-period; Kofi
+    # takes Japan out of his consent after licensing it (a narrowed license, see _license_specs).
     consent_update(
         twin=twins[MAI_TWIN],
         allowed_kinds=[*DEFAULT_CONSENTED_KINDS, "training"],
@@ -392,6 +395,17 @@ def _seed_twins(now: datetime, *, ines: Talent, kofi: Talent, mai: Talent) -> di
         note="No gambling campaigns",
         by=ines.user,
         now=now - timedelta(days=45),
+    )
+    consent_update(
+        twin=twins[KOFI_TWIN],
+        allowed_kinds=DEFAULT_CONSENTED_KINDS,
+        allowed_channels=["ecommerce", "social", "print", "video"],
+        allowed_territories=["GB", "FR", "DE", "US"],
+        forbidden_contexts=["alcohol", "gambling"],
+        requires_output_approval=False,
+        note="No more campaigns in Japan",
+        by=kofi.user,
+        now=now - timedelta(days=KOFI_NARROWED_DAYS),
     )
     return twins
 
@@ -628,7 +642,7 @@ def _refused_examples(
 
     if brand_name == LUMEN:
         return [
-            # Japan is in the license, not in Kofi's consent: territory_not_consented.
+            # Japan is in the license, no longer in Kofi's consent: territory_not_consented.
             item(
                 "jp-campaign", KOFI_TWIN, "impressions", "jp-banner", "social", "JP", quantity=9000
             ),

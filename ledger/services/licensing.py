@@ -10,11 +10,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Agency, Brand, User
-from ledger.errors import Conflict, InvalidInput, NotAllowed, Refused
+from ledger.errors import Conflict, ConsentConflictRefused, InvalidInput, NotAllowed, Refused
 from ledger.fields import validate_currency
 from ledger.models import License, LicenseActivation, LicenseDecision, LicenseVersion, Twin
 from ledger.rates import Rates, RatesError
-from ledger.selectors.licensing import effective_from, versions_in_force_between
+from ledger.selectors.licensing import (
+    consent_history,
+    consent_in_force,
+    effective_from,
+    versions_in_force_between,
+)
+from ledger.selectors.rights import version_conflicts
 from ledger.services.charges import advance_charge_within
 from ledger.validation import clean_kinds, clean_slugs, clean_territories, territories_overlap
 
@@ -93,8 +99,11 @@ def license_decide(
 ) -> LicenseVersion:
     """Record the talent's or the agency's decision; the last required approval activates.
 
-    Activation is refused (and the approval not recorded) when it would overlap another active
-    exclusive license of the same twin in category, territory and time.
+    An approval (by either party) is refused, and not recorded, while the version asks for more
+    than the twin's consent in force now (422 consent_conflict, naming each conflict): the talent
+    widens the consent or the brand amends first. Activation is refused (and the approval not
+    recorded) when it would overlap another active exclusive license of the same twin in
+    category, territory and time.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -113,7 +122,11 @@ def license_decide(
                 f"The {party} has already decided on this version.", code="already_decided"
             )
 
-        if not approve:
+        if approve:
+            # Under the twin's row lock, which consent changes take too: the consent checked is
+            # the one in force when the approval is recorded.
+            _refuse_consent_conflicts(version, license.twin_id, now)
+        else:
             LicenseDecision.objects.create(
                 version=version,
                 party=party,
@@ -170,6 +183,18 @@ def _state(version: LicenseVersion) -> str:
     if version.decisions.filter(decision="decline").exists():
         return "declined"
     return "pending"
+
+
+def _refuse_consent_conflicts(version: LicenseVersion, twin_id: int, now: datetime) -> None:
+    consent = consent_in_force(consent_history([twin_id]).get(twin_id, []), now)
+    conflicts = version_conflicts(version, consent)
+    if conflicts:
+        raise ConsentConflictRefused(
+            f"Version {version.version} asks for more than the twin's consent in force allows. "
+            + " ".join(c.detail for c in conflicts)
+            + " The talent can widen the consent, or the brand amend the terms.",
+            conflicts=[c.as_dict() for c in conflicts],
+        )
 
 
 def _refuse_exclusivity_conflict(version: LicenseVersion, now: datetime) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from accounts.models import Agency, Brand, Talent
 from ledger.models import (
     Asset,
+    ConsentVersion,
     JournalTransaction,
     LedgerAccount,
     License,
@@ -28,8 +29,9 @@ from ledger.models import (
     Twin,
     UsageEvent,
 )
+from ledger.selectors.rights import scope_conflicts
 from ledger.services.licensing import Terms, license_decide, license_propose
-from ledger.services.twins import twin_create
+from ledger.services.twins import consent_update, twin_create
 from ledger.services.usage import (
     Outcome,
     UsageInput,
@@ -37,6 +39,7 @@ from ledger.services.usage import (
     usage_record,
     usage_record_batch,
 )
+from ledger.vocabulary import CHANNELS, DEFAULT_CONSENTED_KINDS, WORLDWIDE
 from tests.factories import AgencyFactory, BrandFactory, TalentFactory
 
 TWIN_CREATED = datetime(2025, 12, 1, tzinfo=UTC)
@@ -208,13 +211,53 @@ def scenario(
     activated_at: datetime = START,
     **term_overrides: Any,
 ) -> Scenario:
-    """A talent (with an agency when asked), a twin, a brand, and an active license."""
+    """A talent (with an agency when asked), a twin, a brand, and an active license.
+
+    A license is never approved beyond consent: a `consent` narrower than the terms is given as
+    a new consent version at `activated_at`, just after the approval under a first consent that
+    covers the terms, so that uses are judged against it from then on.
+    """
     agency_obj = AgencyFactory(default_commission_pct=Decimal("20")) if agency else None
     talent = TalentFactory(agency=agency_obj)
-    twin = make_twin(talent, **(consent or {}))
+    consent = consent or {}
+    license_terms = terms(**term_overrides)
+    narrower = _narrower_than_terms(consent, license_terms)
+    # First a consent that covers the terms (training too when they ask for it).
+    wide = {"allowed_kinds": sorted({*DEFAULT_CONSENTED_KINDS, *license_terms.use_kinds})}
+    twin = make_twin(talent, **(wide if narrower else consent))
     brand = BrandFactory()
     license = licensed(twin, brand, currency=currency, activated_at=activated_at, **term_overrides)
+    if narrower:
+        first = twin.consent_versions.get(version=1)
+        consent_update(
+            twin=twin,
+            allowed_kinds=consent.get("allowed_kinds", first.allowed_kinds),
+            allowed_channels=consent.get("allowed_channels", first.allowed_channels),
+            allowed_territories=consent.get("allowed_territories", first.allowed_territories),
+            forbidden_contexts=consent.get("forbidden_contexts", first.forbidden_contexts),
+            requires_output_approval=consent.get("requires_output_approval", False),
+            note="Narrower than the license",
+            now=activated_at,
+        )
     return Scenario(talent=talent, twin=twin, brand=brand, license=license, agency=agency_obj)
+
+
+def _narrower_than_terms(consent: dict[str, Any], license_terms: Terms) -> bool:
+    given = ConsentVersion(
+        allowed_kinds=consent.get("allowed_kinds", DEFAULT_CONSENTED_KINDS),
+        allowed_channels=consent.get("allowed_channels", CHANNELS),
+        allowed_territories=consent.get("allowed_territories", [WORLDWIDE]),
+        forbidden_contexts=consent.get("forbidden_contexts", []),
+    )
+    return bool(
+        scope_conflicts(
+            use_kinds=license_terms.use_kinds,
+            channels=license_terms.channels,
+            territories=license_terms.territories,
+            brand_category=license_terms.brand_category,
+            consent=given,
+        )
+    )
 
 
 def journal_state() -> dict[str, int]:

@@ -12,7 +12,7 @@ from ledger.models import ConsentVersion, RefusedAttempt
 from ledger.selectors.licensing import consent_history, consent_in_force
 from ledger.services.twins import consent_revoke, consent_update, twin_create
 from ledger.services.usage import asset_decide
-from ledger.vocabulary import CHANNELS, UseKind
+from ledger.vocabulary import CHANNELS, DEFAULT_CONSENTED_KINDS, UseKind
 from tests.factories import TalentFactory
 from tests.ledger.scenario import TWIN_CREATED, USE_AT, journal_state, scenario
 
@@ -149,14 +149,15 @@ def test_a_refused_first_version_leaves_no_twin(db):
 
 
 def test_training_is_refused_until_the_talent_turns_it_on(db):
-    s = scenario(use_kinds=["generation", "training"])
+    # A license with training is approved only within consent: training is off from then on.
+    s = scenario(
+        use_kinds=["generation", "training"], consent={"allowed_kinds": DEFAULT_CONSENTED_KINDS}
+    )
     # A training use names its own output (the trained model), like a generation.
     refused = s.use("training", asset_ref="model-run-1", occurred_at=USE_AT)
     consent_update(
         twin=s.twin,
-        **consent_of(
-            s.twin, allowed_kinds=[*s.twin.consent_versions.get().allowed_kinds, "training"]
-        ),
+        **consent_of(s.twin, allowed_kinds=[*DEFAULT_CONSENTED_KINDS, "training"]),
         now=USE_AT + timedelta(hours=1),
     )
     accepted = s.use("training", asset_ref="model-run-2", occurred_at=USE_AT + timedelta(hours=2))

@@ -354,10 +354,10 @@ def test_the_last_of_two_approvals_is_the_one_refused(represented_twin):
             "starts_at": END + timedelta(days=1),
             "ends_at": END + timedelta(days=90),
         },
-        # ...or before it
+        # ...or before it (approved once the twin has consent: it was created at START - 31d)
         {
             "territories": ["FR"],
-            "starts_at": START - timedelta(days=90),
+            "starts_at": START - timedelta(days=20),
             "ends_at": START - timedelta(days=1),
         },
     ],

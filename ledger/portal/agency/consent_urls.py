@@ -10,6 +10,7 @@ urlpatterns = [
     path("consent/", consent_views.consent_list, name="consent"),
     path("consent/<int:twin_id>/", consent_views.consent_detail, name="consent-detail"),
     path("licenses/", licensing_views.agency_licenses, name="licenses"),
+    path("licenses/<int:license_id>/", licensing_views.agency_license, name="license"),
     path(
         "licenses/<int:license_id>/decide/",
         licensing_views.agency_license_decide,

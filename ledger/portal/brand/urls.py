@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("licenses/", views.licenses, name="licenses"),
     path("licenses/new/", views.license_request, name="license-new"),
+    path("licenses/<int:license_id>/", views.license_detail, name="license"),
     path("usage/", views.usage, name="usage"),
     path("invoices/", views.invoices, name="invoices"),
     path("invoices/<int:invoice_id>/", views.invoice_detail, name="invoice"),

@@ -20,7 +20,7 @@ from accounts.models import Brand
 from accounts.services import brand_api_key_create, brand_api_key_revoke
 from ledger.errors import DomainError
 from ledger.exports import invoice_pdf
-from ledger.models import Twin
+from ledger.models import License, Twin
 from ledger.portal.access import BRAND, portal_view
 from ledger.portal.documents import line_groups
 from ledger.portal.forms import (
@@ -30,7 +30,7 @@ from ledger.portal.forms import (
     add_domain_error,
     platform_fee_pct,
 )
-from ledger.portal.licensing_views import describe
+from ledger.portal.licensing_views import describe, license_detail_page
 from ledger.selectors.portal import (
     admin_brand_ids,
     api_keys_of,
@@ -44,6 +44,7 @@ from ledger.selectors.portal import (
     requestable_twins,
     with_billing,
 )
+from ledger.selectors.rights import license_conflicts
 from ledger.services.licensing import license_propose
 
 # The raw key of a key just made waits here for the one GET that shows it, then is gone.
@@ -71,7 +72,19 @@ def licenses(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/brand/licenses.html",
-        {"rows": rows, "can_request": bool(request.viewer.writer_brand_ids)},
+        {
+            "rows": rows,
+            "can_request": bool(request.viewer.writer_brand_ids),
+            "party": "brand",
+            "detail_url": "brand:license",
+        },
+    )
+
+
+@portal_view(BRAND)
+def license_detail(request: HttpRequest, license_id: int) -> HttpResponse:
+    return license_detail_page(
+        request, licenses_of_brands(request.viewer), license_id, party="brand"
     )
 
 
@@ -103,11 +116,8 @@ def license_request(request: HttpRequest) -> HttpResponse:
                 except DomainError as error:
                     add_domain_error(form, error, LicenseRequestForm.ALIASES)
                 else:
-                    messages.success(
-                        request,
-                        f"License #{license.pk} requested: it waits for {twin.name}'s approval.",
-                    )
-                    return redirect("brand:licenses")
+                    _requested_message(request, license, twin)
+                    return redirect("brand:license", license_id=license.pk)
         status = 400
     else:
         form = LicenseRequestForm(
@@ -120,6 +130,22 @@ def license_request(request: HttpRequest) -> HttpResponse:
         "portal/brand/license_request.html",
         {"form": form, "platform_fee_pct": platform_fee_pct()},
         status=status,
+    )
+
+
+def _requested_message(request: HttpRequest, license: License, twin: Twin) -> None:
+    """Sent either way; conflicts with consent are named so the brand can amend at once."""
+    conflicts = license_conflicts(license, now=timezone.now())
+    if not conflicts:
+        messages.success(
+            request, f"License #{license.pk} requested: it waits for {twin.name}'s approval."
+        )
+        return
+    messages.warning(
+        request,
+        f"License #{license.pk} requested, but it asks for more than {twin.name}'s consent "
+        f"allows. {' '.join(c.detail for c in conflicts)} It cannot be approved until the talent "
+        "widens the consent or you amend the terms.",
     )
 
 

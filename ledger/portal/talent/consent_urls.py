@@ -13,6 +13,7 @@ urlpatterns = [
     path("assets/", consent_views.assets, name="assets"),
     path("assets/<int:asset_id>/decide/", consent_views.asset_decide_view, name="asset-decide"),
     path("licenses/", licensing_views.talent_licenses, name="licenses"),
+    path("licenses/<int:license_id>/", licensing_views.talent_license, name="license"),
     path(
         "licenses/<int:license_id>/decide/",
         licensing_views.talent_license_decide,
