@@ -179,6 +179,8 @@ class LicenseVersionOutput(serializers.Serializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
     sell_off_days = serializers.IntegerField()
+    producing_report_hours = serializers.IntegerField()
+    reporting_window_days = serializers.IntegerField()
     exclusive = serializers.BooleanField()
     exclusivity_category = serializers.CharField(allow_blank=True)
     exclusivity_territories = serializers.ListField(child=serializers.CharField())
