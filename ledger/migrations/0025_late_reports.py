@@ -20,80 +20,215 @@ DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_brand_api_key'),
-        ('ledger', '0024_coverage_fold'),
+        ("accounts", "0002_brand_api_key"),
+        ("ledger", "0024_coverage_fold"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='licenseversion',
-            name='producing_report_hours',
+            model_name="licenseversion",
+            name="producing_report_hours",
             field=models.PositiveIntegerField(default=72),
         ),
         migrations.AddField(
-            model_name='licenseversion',
-            name='reporting_window_days',
+            model_name="licenseversion",
+            name="reporting_window_days",
             field=models.PositiveIntegerField(default=45),
         ),
         migrations.CreateModel(
-            name='LateReport',
+            name="LateReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('generation', 'Generation'), ('publication', 'Publication'), ('impressions', 'Impressions'), ('sale', 'Sale'), ('training', 'Training')], max_length=16)),
-                ('asset_ref', models.CharField(max_length=200)),
-                ('channel', models.CharField(blank=True, max_length=64)),
-                ('territory', models.CharField(max_length=2)),
-                ('occurred_at', models.DateTimeField()),
-                ('recorded_at', models.DateTimeField()),
-                ('quantity', models.BigIntegerField()),
-                ('sale_amount_minor', models.BigIntegerField(blank=True, null=True)),
-                ('context_tags', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=64), blank=True, default=list, size=None)),
-                ('content_credential', models.CharField(blank=True, max_length=200)),
-                ('request_hash', models.CharField(max_length=64)),
-                ('reason', models.CharField(choices=[('reported_late', "Reported after the license's window"), ('consent_changed_since', 'Consent changed since it occurred'), ('license_changed_since', 'License terms changed since it occurred')], max_length=32)),
-                ('detail', models.TextField()),
-                ('due_at', models.DateTimeField()),
-                ('changed_at', models.DateTimeField(blank=True, help_text='When the consent or terms that refuse it took effect.', null=True)),
-                ('brand', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.brand')),
-                ('consent_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.consentversion')),
-                ('license', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='late_reports', to='ledger.license')),
-                ('license_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.licenseversion')),
-                ('twin', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='late_reports', to='ledger.twin')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("generation", "Generation"),
+                            ("publication", "Publication"),
+                            ("impressions", "Impressions"),
+                            ("sale", "Sale"),
+                            ("training", "Training"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("asset_ref", models.CharField(max_length=200)),
+                ("channel", models.CharField(blank=True, max_length=64)),
+                ("territory", models.CharField(max_length=2)),
+                ("occurred_at", models.DateTimeField()),
+                ("recorded_at", models.DateTimeField()),
+                ("quantity", models.BigIntegerField()),
+                ("sale_amount_minor", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "context_tags",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=64),
+                        blank=True,
+                        default=list,
+                        size=None,
+                    ),
+                ),
+                ("content_credential", models.CharField(blank=True, max_length=200)),
+                ("request_hash", models.CharField(max_length=64)),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("reported_late", "Reported after the license's window"),
+                            ("consent_changed_since", "Consent changed since it occurred"),
+                            ("license_changed_since", "License terms changed since it occurred"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("detail", models.TextField()),
+                ("due_at", models.DateTimeField()),
+                (
+                    "changed_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="When the consent or terms that refuse it took effect.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "brand",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.brand",
+                    ),
+                ),
+                (
+                    "consent_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.consentversion",
+                    ),
+                ),
+                (
+                    "license",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="late_reports",
+                        to="ledger.license",
+                    ),
+                ),
+                (
+                    "license_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.licenseversion",
+                    ),
+                ),
+                (
+                    "twin",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="late_reports",
+                        to="ledger.twin",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LateReportDecision',
+            name="LateReportDecision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decision', models.CharField(choices=[('accepted', 'Accepted'), ('declined', 'Declined')], max_length=16)),
-                ('note', models.TextField(blank=True)),
-                ('party', models.CharField(help_text='talent or agency', max_length=16)),
-                ('decided_at', models.DateTimeField()),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('refused_attempt', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.refusedattempt')),
-                ('report', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='decision', to='ledger.latereport')),
-                ('usage_event', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='late_report', to='ledger.usageevent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[("accepted", "Accepted"), ("declined", "Declined")], max_length=16
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("party", models.CharField(help_text="talent or agency", max_length=16)),
+                ("decided_at", models.DateTimeField()),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "refused_attempt",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.refusedattempt",
+                    ),
+                ),
+                (
+                    "report",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="decision",
+                        to="ledger.latereport",
+                    ),
+                ),
+                (
+                    "usage_event",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="late_report",
+                        to="ledger.usageevent",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='latereport',
-            index=models.Index(fields=['twin', '-recorded_at'], name='late_report_twin_time_idx'),
+            model_name="latereport",
+            index=models.Index(fields=["twin", "-recorded_at"], name="late_report_twin_time_idx"),
         ),
         migrations.AddConstraint(
-            model_name='latereport',
-            constraint=models.UniqueConstraint(fields=('brand', 'external_id'), name='late_report_external_id_unique_per_brand'),
+            model_name="latereport",
+            constraint=models.UniqueConstraint(
+                fields=("brand", "external_id"), name="late_report_external_id_unique_per_brand"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='latereport',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='late_report_quantity_positive'),
+            model_name="latereport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0)), name="late_report_quantity_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='latereportdecision',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('decision', 'accepted'), ('refused_attempt__isnull', True)), models.Q(('decision', 'declined'), ('usage_event__isnull', True)), _connector='OR'), name='late_report_decision_links'),
+            model_name="latereportdecision",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("decision", "accepted"), ("refused_attempt__isnull", True)),
+                    models.Q(("decision", "declined"), ("usage_event__isnull", True)),
+                    _connector="OR",
+                ),
+                name="late_report_decision_links",
+            ),
         ),
         migrations.RunSQL(
             sql="".join(PROTECT.format(table=t) for t in TABLES),

@@ -241,7 +241,9 @@ def clean_terms(terms: Terms, *, agency: Agency | None) -> dict:
     ):
         value = getattr(terms, name)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidInput(f"Must be a whole number of {unit}.", code="invalid_type", field=name)
+            raise InvalidInput(
+                f"Must be a whole number of {unit}.", code="invalid_type", field=name
+            )
         if not 1 <= value <= most:
             raise InvalidInput(
                 f"Must be between 1 and {most} {unit}.", code="out_of_range", field=name
