@@ -670,8 +670,8 @@ def _refused_since(
     item: UsageInput, history: list[ConsentVersion], newest: ConsentVersion, oldest: int
 ) -> ConsentVersion | None:
     """The consent version since which the use has been refused without a break, walking back
-    from `newest` (which refuses it) to the version at history index `oldest` (excluded); None
-    when every version back to there refuses it. History is latest first."""
+    from `newest` (which refuses it) towards history index `oldest` (excluded); None when no
+    version on the way allows it. History is latest first."""
     since = None
     for version in history[history.index(newest) : oldest]:
         if _consent_refusal(item, version) is None:
@@ -723,7 +723,7 @@ def _hold(
         if current is not None and then is not None and current.pk != then.pk:
             error = _consent_refusal(item, current)
             if error is not None:
-                since = _refused_since(item, history, current, history.index(then)) or current
+                since = _refused_since(item, history, current, history.index(then) + 1) or current
                 hold = {
                     "reason": LateReport.Reason.CONSENT_CHANGED_SINCE,
                     "detail": f"Allowed when it occurred, but not by the talent's consent "
