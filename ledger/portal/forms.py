@@ -352,7 +352,12 @@ class UsageFilterForm(forms.Form):
     kind = forms.ChoiceField(required=False, choices=[("", "All uses"), *UseKind.choices])
     outcome = forms.ChoiceField(
         required=False,
-        choices=[("", "Accepted and refused"), ("accepted", "Accepted"), ("refused", "Refused")],
+        choices=[
+            ("", "Accepted, held and refused"),
+            ("accepted", "Accepted"),
+            ("held", "Held for the talent"),
+            ("refused", "Refused"),
+        ],
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=10**6)
 
