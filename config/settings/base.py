@@ -161,6 +161,8 @@ SPECTACULAR_SETTINGS = {
         "LicenseVersionStateEnum": "ledger.api.serializers.VERSION_STATES",
         "UsageEventStatusEnum": "ledger.api.serializers.USAGE_EVENT_STATUSES",
         "UsageOutcomeEnum": "ledger.api.serializers.OUTCOMES",
+        "LateReportStateEnum": "ledger.api.serializers.LATE_REPORT_STATES",
+        "LateReportReasonEnum": "ledger.models.LateReport.Reason",
     },
 }
 

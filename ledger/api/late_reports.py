@@ -69,7 +69,7 @@ class LateReportDetailApi(APIView):
         return Response(late_report_body(report))
 
 
-class DecisionInput(StrictSerializer):
+class LateReportDecisionInput(StrictSerializer):
     note = StrictCharField(
         required=False,
         allow_blank=True,
@@ -93,7 +93,7 @@ def _decide(request, report_id: int, *, accept: bool) -> Response:
     caller = viewer(request)
     report = visible_or_404(late_reports_visible_to(caller), report_id, "late report")
     party = _deciding_party(caller, report)
-    serializer = DecisionInput(data=request.data)
+    serializer = LateReportDecisionInput(data=request.data)
     serializer.is_valid(raise_exception=True)
     late_report_decide(
         report=report,
@@ -120,7 +120,7 @@ class LateReportAcceptApi(APIView):
         operation_id="late_reports_accept",
         summary="Accept a late report (the twin's talent or its agency)",
         description=DECIDE_DESCRIPTION,
-        request=DecisionInput,
+        request=LateReportDecisionInput,
         responses={200: LateReportOutput, **error_responses(400, 403, 404, 409, 422)},
     )
     def post(self, request, report_id: int):
@@ -132,7 +132,7 @@ class LateReportDeclineApi(APIView):
         operation_id="late_reports_decline",
         summary="Decline a late report (the twin's talent or its agency)",
         description=DECIDE_DESCRIPTION,
-        request=DecisionInput,
+        request=LateReportDecisionInput,
         responses={200: LateReportOutput, **error_responses(400, 403, 404, 409)},
     )
     def post(self, request, report_id: int):
