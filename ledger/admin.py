@@ -21,6 +21,7 @@ from ledger.models import (
     DocumentLine,
     Invoice,
     JournalTransaction,
+    LateReport,
     LedgerAccount,
     License,
     LicenseVersion,
@@ -307,6 +308,25 @@ class RefusedAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("external_id", "brand", "license", "code", "kind", "channel", "recorded_at")
     list_select_related = ("brand", "license")
     list_filter = ("code",)
+    search_fields = ("external_id",)
+    show_full_result_count = False
+
+
+@admin.register(LateReport)
+class LateReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Held reports are decided by the talent or the agency (portal, API), never here."""
+
+    list_display = (
+        "external_id",
+        "brand",
+        "license",
+        "reason",
+        "kind",
+        "occurred_at",
+        "recorded_at",
+    )
+    list_select_related = ("brand", "license")
+    list_filter = ("reason",)
     search_fields = ("external_id",)
     show_full_result_count = False
 

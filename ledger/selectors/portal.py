@@ -256,7 +256,7 @@ def brand_usage_feed(
         gross=F("gross_minor"),
         row_currency=F("license__currency"),
         reason_code=Value("", output_field=CharField()),
-        reason=Value("", output_field=CharField()),
+        reason_text=Value("", output_field=CharField()),
     )
     refused = refusals.order_by().values(
         row_id=F("pk"),
@@ -273,7 +273,7 @@ def brand_usage_feed(
         gross=Value(None, output_field=BigIntegerField()),
         row_currency=F("license__currency"),
         reason_code=F("code"),
-        reason=F("detail"),
+        reason_text=F("detail"),
     )
     held = reports.order_by().values(
         row_id=F("pk"),
@@ -290,7 +290,7 @@ def brand_usage_feed(
         gross=Value(None, output_field=BigIntegerField()),
         row_currency=F("license__currency"),
         reason_code=F("reason"),
-        reason=F("detail"),
+        reason_text=F("detail"),
     )
     if outcome == "accepted":
         feed = accepted
