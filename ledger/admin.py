@@ -7,6 +7,8 @@ for anyone, superusers included. Corrections are reversing transactions posted b
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
@@ -291,6 +293,8 @@ class UsageEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "quantity",
         "gross",
         "occurred_at",
+        "recorded_at",
+        "reported_late",
     )
     list_select_related = ("brand", "license")
     list_filter = ("kind", "channel", "currency")
@@ -301,6 +305,11 @@ class UsageEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="gross")
     def gross(self, obj: UsageEvent) -> str:
         return str(Money(obj.gross_minor, obj.currency))
+
+    @admin.display(description="reported late")
+    def reported_late(self, obj: UsageEvent) -> str:
+        late = obj.recorded_at - obj.occurred_at
+        return f"{late.days} days" if late > timedelta(days=1) else ""
 
 
 @admin.register(RefusedAttempt)

@@ -24,7 +24,7 @@ from django.db.models import BigIntegerField, Q, Value
 from accounts.models import Brand, Talent
 from ledger.exports import invoice_pdf, period_csv, period_xlsx, statement_csv, statement_pdf
 from ledger.exports.common import PERIOD_LINE_HEADER, MajorUnits
-from ledger.models import CloseRun, DocumentLine, Invoice, Statement
+from ledger.models import CloseRun, DocumentLine, Invoice, Statement, UsageEvent
 from ledger.money import Money
 from ledger.periods import Period
 from ledger.services.closing import period_close_execute, period_close_request
@@ -334,10 +334,10 @@ def test_period_csv_of_a_period_without_documents_is_its_header(closed):
 
 def test_period_xlsx_has_the_statements_invoices_and_lines(closed, django_assert_max_num_queries):
     buffer = io.BytesIO()
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(6):
         period_xlsx(MARCH, buffer)
     book = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))
-    assert book.sheetnames == ["Statements", "Invoices", "Lines"]
+    assert book.sheetnames == ["Statements", "Invoices", "Lines", "Uses"]
 
     statements = list(book["Statements"].iter_rows(values_only=True))
     header, body = statements[0], statements[1:]
@@ -367,6 +367,17 @@ def test_period_xlsx_has_the_statements_invoices_and_lines(closed, django_assert
     # A brand name that starts with "=" is text, not a formula.
     cells = [c for row in book["Lines"].iter_rows() for c in row if c.value == "=HYPERLINK(evil)"]
     assert cells and all(c.data_type == "s" for c in cells)
+
+    # Every use March's documents count, with both times; a late one is marked prior.
+    uses = list(book["Uses"].iter_rows(values_only=True))
+    rows = [dict(zip(uses[0], row, strict=True)) for row in uses[1:]]
+    covered = UsageEvent.objects.filter(transaction__coverage__period_start__lte=MARCH)
+    assert sorted(r["usage_event"] for r in rows) == sorted(covered.values_list("pk", flat=True))
+    for row in rows:
+        event = covered.get(pk=row["usage_event"])
+        assert row["recorded_at"] == event.recorded_at.astimezone(UTC).replace(tzinfo=None)
+        assert row["days_late"] == (event.recorded_at - event.occurred_at).days
+    assert {r["prior_period"] for r in rows} == {"yes", "no"}
 
 
 # -- amounts formatted by PostgreSQL in the streamed exports ---------------------------------------
