@@ -316,3 +316,77 @@ def test_the_agency_of_the_talent_decides_its_late_reports(world, brand_a, actio
     assert response.status_code == 200, response.content
     assert response.json()["decided_by_party"] == "agency"
     assert response.json()["state"] == ("accepted" if action == "accept" else "declined")
+
+
+def test_a_generation_reported_4_days_late_is_202_held_and_posts_nothing(world, brand_a):
+    now = timezone.now()
+    license = year_old_license(world, now)
+    before = snapshot()
+
+    response = post_json(
+        brand_a,
+        URL,
+        world.event(license=license.pk, occurred_at=(now - timedelta(days=4)).isoformat()),
+    )
+
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert (body["state"], body["reason"], body["days_late"]) == ("held", "reported_late", 4)
+    assert body["due_at"] < body["recorded_at"]
+    assert {k: v for k, v in snapshot().items() if v != before[k]} == {}
+
+
+# --- the reporting window is a term of the license -------------------------------------------
+
+
+def _proposal(world, **terms_overrides):
+    now = timezone.now()
+    return {
+        "twin": world.twin_c.pk,
+        "currency": "EUR",
+        "terms": {
+            "use_kinds": ["generation"],
+            "channels": ["social"],
+            "territories": ["FR"],
+            "brand_category": "beauty",
+            "starts_at": (now + timedelta(days=1)).isoformat(),
+            "ends_at": (now + timedelta(days=90)).isoformat(),
+            "platform_fee_pct": "10",
+            **terms_overrides,
+        },
+    }
+
+
+def test_a_proposal_sets_its_reporting_windows_and_they_default_to_72_hours_and_45_days(
+    world, brand_b
+):
+    chosen = post_json(
+        brand_b,
+        "/api/v1/licenses/",
+        _proposal(world, producing_report_hours=24, reporting_window_days=10),
+    )
+    default = post_json(brand_b, "/api/v1/licenses/", _proposal(world))
+
+    [version] = chosen.json()["versions"]
+    assert (version["producing_report_hours"], version["reporting_window_days"]) == (24, 10)
+    [version] = default.json()["versions"]
+    assert (version["producing_report_hours"], version["reporting_window_days"]) == (72, 45)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code", "field"),
+    [
+        ({"producing_report_hours": 0}, "out_of_range", "terms.producing_report_hours"),
+        ({"reporting_window_days": 367}, "out_of_range", "terms.reporting_window_days"),
+        ({"producing_report_hours": "72"}, "invalid_type", "terms.producing_report_hours"),
+    ],
+)
+def test_a_reporting_window_out_of_bounds_is_a_400_and_nothing_is_written(
+    world, brand_b, overrides, code, field
+):
+    before = snapshot()
+
+    response = post_json(brand_b, "/api/v1/licenses/", _proposal(world, **overrides))
+
+    assert_error(response, 400, code, field)
+    assert snapshot() == before
