@@ -7,6 +7,8 @@ for anyone, superusers included. Corrections are reversing transactions posted b
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
@@ -21,6 +23,7 @@ from ledger.models import (
     DocumentLine,
     Invoice,
     JournalTransaction,
+    LateReport,
     LedgerAccount,
     License,
     LicenseVersion,
@@ -290,6 +293,8 @@ class UsageEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "quantity",
         "gross",
         "occurred_at",
+        "recorded_at",
+        "reported_late",
     )
     list_select_related = ("brand", "license")
     list_filter = ("kind", "channel", "currency")
@@ -301,12 +306,36 @@ class UsageEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def gross(self, obj: UsageEvent) -> str:
         return str(Money(obj.gross_minor, obj.currency))
 
+    @admin.display(description="reported late")
+    def reported_late(self, obj: UsageEvent) -> str:
+        late = obj.recorded_at - obj.occurred_at
+        return f"{late.days} days" if late > timedelta(days=1) else ""
+
 
 @admin.register(RefusedAttempt)
 class RefusedAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("external_id", "brand", "license", "code", "kind", "channel", "recorded_at")
     list_select_related = ("brand", "license")
     list_filter = ("code",)
+    search_fields = ("external_id",)
+    show_full_result_count = False
+
+
+@admin.register(LateReport)
+class LateReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Held reports are decided by the talent or the agency (portal, API), never here."""
+
+    list_display = (
+        "external_id",
+        "brand",
+        "license",
+        "reason",
+        "kind",
+        "occurred_at",
+        "recorded_at",
+    )
+    list_select_related = ("brand", "license")
+    list_filter = ("reason",)
     search_fields = ("external_id",)
     show_full_result_count = False
 

@@ -18,6 +18,7 @@ from ledger.models import (
     Asset,
     ConsentVersion,
     JournalTransaction,
+    LateReport,
     License,
     LicenseDecision,
     LicenseVersion,
@@ -216,6 +217,16 @@ def test_seed_demo_loads_three_months_of_uses_and_some_refused_attempts(db):
     } <= set(refusals.values_list("code", flat=True))
     assert all(r.twin_id is not None for r in refusals)  # the talent sees them
     assert not refusals.exclude(external_id__startswith="demo-").exists()
+
+    # Two late reports wait for Inès: one reported after the window, one after a narrowing.
+    held = LateReport.objects.filter(decision__isnull=True)
+    assert set(held.values_list("reason", flat=True)) == {
+        "reported_late",
+        "consent_changed_since",
+    }
+    assert {r.twin.talent.user.email for r in held} == {"ines@twinledger.test"}
+    # The daily traffic itself was reported on time: nothing else is held.
+    assert LateReport.objects.count() == 2
 
 
 def test_a_seed_interrupted_during_the_uses_completes_on_the_next_run(db, monkeypatch):

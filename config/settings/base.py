@@ -169,6 +169,8 @@ SPECTACULAR_SETTINGS = {
         "UsageOutcomeEnum": "ledger.api.serializers.OUTCOMES",
         "EffectiveRightsStateEnum": "ledger.selectors.rights.STATES",
         "ConsentConflictRightEnum": "ledger.selectors.rights.RIGHTS",
+        "LateReportStateEnum": "ledger.api.serializers.LATE_REPORT_STATES",
+        "LateReportReasonEnum": "ledger.models.LateReport.Reason",
     },
 }
 

@@ -59,6 +59,16 @@ class TermsInput(StrictSerializer):
         required=False, allow_null=True, help_text="Default: the agency's; 0 without agency."
     )
     sell_off_days = StrictIntegerField(required=False, help_text="Default 30.")
+    producing_report_hours = StrictIntegerField(
+        required=False,
+        help_text="Generations, publications and trainings must be reported within this many "
+        "hours of occurred_at (1-8784, default 72); later reports are held for the talent.",
+    )
+    reporting_window_days = StrictIntegerField(
+        required=False,
+        help_text="Impressions and sales must be reported within this many days of occurred_at "
+        "(1-366, default 45); later reports are held for the talent.",
+    )
     exclusive = StrictBooleanField(required=False)
     exclusivity_category = StrictCharField(required=False, allow_blank=True, max_length=64)
     exclusivity_territories = territory_list(required=False)

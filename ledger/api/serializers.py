@@ -16,7 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
-from ledger.models import Asset, License, UsageEvent
+from ledger.models import Asset, LateReport, LateReportDecision, License, UsageEvent
 from ledger.selectors.history import version_state
 from ledger.selectors.rights import RIGHTS, STATES, LicenseRights, mark_rights
 from ledger.vocabulary import UseKind
@@ -26,7 +26,8 @@ ASSET_APPROVALS = Asset.Approval.choices
 LICENSE_STATUSES = License.Status.choices
 VERSION_STATES = ["pending", "active", "superseded", "declined"]
 USAGE_EVENT_STATUSES = ["recorded", "reversed"]
-OUTCOMES = ["accepted", "replayed", "refused", "conflict"]
+OUTCOMES = ["accepted", "replayed", "held", "refused", "conflict"]
+LATE_REPORT_STATES = ["held", "accepted", "declined"]
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -62,8 +63,9 @@ class UsageEventOutput(serializers.Serializer):
     content_credential = serializers.CharField(allow_blank=True)
     channel = serializers.CharField()
     territory = serializers.CharField()
-    occurred_at = serializers.DateTimeField()
-    recorded_at = serializers.DateTimeField()
+    occurred_at = serializers.DateTimeField(help_text="When the use happened (the brand's word).")
+    recorded_at = serializers.DateTimeField(help_text="When the ledger booked it.")
+    days_late = serializers.IntegerField(help_text="Whole days from occurred_at to recorded_at.")
     quantity = serializers.IntegerField()
     sale_amount_minor = serializers.IntegerField(allow_null=True)
     context_tags = serializers.ListField(child=serializers.CharField())
@@ -96,6 +98,7 @@ def usage_event_body(event: UsageEvent) -> dict[str, Any]:
         "territory": event.territory,
         "occurred_at": iso(event.occurred_at),
         "recorded_at": iso(event.recorded_at),
+        "days_late": days_late(event.occurred_at, event.recorded_at),
         "quantity": event.quantity,
         "sale_amount_minor": event.sale_amount_minor,
         "context_tags": list(event.context_tags),
@@ -104,6 +107,93 @@ def usage_event_body(event: UsageEvent) -> dict[str, Any]:
         "rating": event.rating,
         "transaction_id": event.transaction_id,
         "status": "reversed" if getattr(event, "is_reversed", False) else "recorded",
+    }
+
+
+def days_late(occurred_at: datetime, recorded_at: datetime) -> int:
+    """Whole days between a use and its report: shown as "reported N days late" from 1 day."""
+    return max(0, (recorded_at - occurred_at).days)
+
+
+class LateReportOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(
+        choices=LATE_REPORT_STATES,
+        help_text="held: waiting for the talent (or agency); accepted: booked as a use "
+        "(usage_event); declined: kept as a refused attempt late_report_declined.",
+    )
+    reason = serializers.ChoiceField(
+        choices=LateReport.Reason.choices,
+        help_text="reported_late: after the license's reporting window; consent_changed_since: "
+        "allowed when it occurred, not by the consent in force when reported; "
+        "license_changed_since: the same for amended license terms.",
+    )
+    detail = serializers.CharField()
+    brand = serializers.IntegerField()
+    license = serializers.IntegerField()
+    twin = serializers.IntegerField()
+    external_id = serializers.CharField()
+    kind = serializers.ChoiceField(choices=UseKind.choices)
+    asset_ref = serializers.CharField()
+    content_credential = serializers.CharField(allow_blank=True)
+    channel = serializers.CharField()
+    territory = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    recorded_at = serializers.DateTimeField(help_text="When the brand reported it.")
+    due_at = serializers.DateTimeField(help_text="The end of the license's reporting window.")
+    days_late = serializers.IntegerField(help_text="Whole days from occurred_at to recorded_at.")
+    quantity = serializers.IntegerField()
+    sale_amount_minor = serializers.IntegerField(allow_null=True)
+    context_tags = serializers.ListField(child=serializers.CharField())
+    consent_version = serializers.IntegerField(
+        allow_null=True, help_text="consent_changed_since: the consent version that refuses it."
+    )
+    changed_at = serializers.DateTimeField(
+        allow_null=True, help_text="When that consent version (or those terms) took effect."
+    )
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decided_by_party = serializers.CharField(allow_null=True, help_text="talent or agency.")
+    note = serializers.CharField(allow_blank=True, help_text="The decider's note.")
+    usage_event = serializers.IntegerField(allow_null=True, help_text="Once accepted: the use.")
+
+    def to_representation(self, report: LateReport) -> dict[str, Any]:
+        return late_report_body(report)
+
+
+def late_report_body(report: LateReport) -> dict[str, Any]:
+    """LateReportOutput's representation (the decision must be loaded or cached)."""
+    try:
+        decision = report.decision
+    except LateReportDecision.DoesNotExist:
+        decision = None
+    consent = report.consent_version if report.consent_version_id else None
+    return {
+        "id": report.pk,
+        "state": decision.decision if decision is not None else "held",
+        "reason": report.reason,
+        "detail": report.detail,
+        "brand": report.brand_id,
+        "license": report.license_id,
+        "twin": report.twin_id,
+        "external_id": report.external_id,
+        "kind": report.kind,
+        "asset_ref": report.asset_ref,
+        "content_credential": report.content_credential,
+        "channel": report.channel,
+        "territory": report.territory,
+        "occurred_at": iso(report.occurred_at),
+        "recorded_at": iso(report.recorded_at),
+        "due_at": iso(report.due_at),
+        "days_late": days_late(report.occurred_at, report.recorded_at),
+        "quantity": report.quantity,
+        "sale_amount_minor": report.sale_amount_minor,
+        "context_tags": list(report.context_tags),
+        "consent_version": consent.version if consent is not None else None,
+        "changed_at": iso(report.changed_at),
+        "decided_at": iso(decision.decided_at) if decision else None,
+        "decided_by_party": decision.party if decision else None,
+        "note": decision.note if decision else "",
+        "usage_event": decision.usage_event_id if decision else None,
     }
 
 
@@ -181,6 +271,8 @@ class LicenseVersionOutput(serializers.Serializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
     sell_off_days = serializers.IntegerField()
+    producing_report_hours = serializers.IntegerField()
+    reporting_window_days = serializers.IntegerField()
     exclusive = serializers.BooleanField()
     exclusivity_category = serializers.CharField(allow_blank=True)
     exclusivity_territories = serializers.ListField(child=serializers.CharField())

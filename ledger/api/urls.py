@@ -6,6 +6,12 @@ from django.urls import path
 
 from ledger.api import schema  # noqa: F401  (registers the API-key scheme with drf-spectacular)
 from ledger.api.assets import AssetApproveApi, AssetListApi, AssetRejectApi
+from ledger.api.late_reports import (
+    LateReportAcceptApi,
+    LateReportDeclineApi,
+    LateReportDetailApi,
+    LateReportListApi,
+)
 from ledger.api.licenses import (
     LicenseAmendApi,
     LicenseApproveApi,
@@ -58,6 +64,18 @@ urlpatterns = [
         name="usage-event-reverse",
     ),
     path("refused-attempts/", RefusedAttemptListApi.as_view(), name="refused-attempts"),
+    path("late-reports/", LateReportListApi.as_view(), name="late-reports"),
+    path("late-reports/<int:report_id>/", LateReportDetailApi.as_view(), name="late-report"),
+    path(
+        "late-reports/<int:report_id>/accept/",
+        LateReportAcceptApi.as_view(),
+        name="late-report-accept",
+    ),
+    path(
+        "late-reports/<int:report_id>/decline/",
+        LateReportDeclineApi.as_view(),
+        name="late-report-decline",
+    ),
     path("twins/", TwinListCreateApi.as_view(), name="twins"),
     path("twins/<int:twin_id>/", TwinDetailApi.as_view(), name="twin"),
     path("twins/<int:twin_id>/consent/", TwinConsentApi.as_view(), name="twin-consent"),

@@ -35,8 +35,10 @@ from ledger.api.pagination import PageQuery, paginated_response
 from ledger.api.permissions import IsBrandAPIKey, IsFinance, viewer, visible_or_404
 from ledger.api.serializers import (
     OUTCOMES,
+    LateReportOutput,
     RefusedAttemptOutput,
     UsageEventOutput,
+    late_report_body,
     page_of,
     usage_event_body,
 )
@@ -388,11 +390,20 @@ class UsageEventListCreateApi(APIView):
         "again: 200 with the first response's event, nothing new written. The same external_id "
         "with a different body: 409 idempotency_conflict. Refused by the license, the consent or "
         "the rules: 422 with a stable code, nothing posted (rights refusals are kept for the "
-        "talent to see). A license that is not yours: 404 license_not_found.",
+        "talent to see). A license that is not yours: 404 license_not_found. Held: 202 with the "
+        "late report (its id and state), nothing posted until the talent accepts it: a "
+        "generation, publication or training allowed when it occurred but not by the consent or "
+        "terms in force now (consent_changed_since, license_changed_since), or any use reported "
+        "after the license's window (producing_report_hours, reporting_window_days; "
+        "reported_late). The same body again returns the report's current state (202), never a "
+        "second hold; once accepted, 200 with the booked event.",
         request=UsageEventInput,
         responses={
             201: OpenApiResponse(UsageEventOutput, description="Accepted and rated."),
             200: OpenApiResponse(UsageEventOutput, description="A replay: the first result."),
+            202: OpenApiResponse(
+                LateReportOutput, description="Held as a late report for the talent to decide."
+            ),
             **error_responses(400, 403, 404, 409, 422),
         },
         examples=[OpenApiExample("generation", value=SINGLE_EXAMPLE, request_only=True)],
@@ -405,6 +416,8 @@ class UsageEventListCreateApi(APIView):
         )
         if outcome.error is not None:
             raise outcome.error
+        if outcome.status == "held":
+            return Response(late_report_body(outcome.late_report), status=status.HTTP_202_ACCEPTED)
         _mark_state([outcome])
         code = status.HTTP_201_CREATED if outcome.status == "accepted" else status.HTTP_200_OK
         return Response(usage_event_body(outcome.event), status=code)
@@ -415,6 +428,9 @@ class BatchResultOutput(serializers.Serializer):
     external_id = serializers.CharField()
     status = serializers.ChoiceField(choices=OUTCOMES)
     event = UsageEventOutput(required=False, help_text="For accepted and replayed items.")
+    late_report = LateReportOutput(
+        required=False, help_text="For held items: the late report kept for the talent."
+    )
     error = ErrorSerializer(required=False, help_text="For refused and conflict items.")
 
 
@@ -432,7 +448,8 @@ class UsageEventBatchApi(APIView):
     @extend_schema(
         operation_id="usage_events_batch",
         summary="Report up to 1,000 usage events at once (brand API key)",
-        description="Each event is accepted, replayed, refused or a conflict on its own, exactly "
+        description="Each event is accepted, replayed, held (a late report, see the single POST), "
+        "refused or a conflict on its own, exactly "
         "as if posted alone; results come back in order and accepted events are committed "
         "together, exactly once. The batch as a whole is a 400 (and nothing is written) when it "
         "is not well-formed: more than 1,000 events (batch_too_large), the same external_id "
@@ -469,6 +486,8 @@ def _result(outcome: Outcome) -> dict[str, Any]:
     }
     if outcome.event is not None:
         result["event"] = usage_event_body(outcome.event)
+    if outcome.late_report is not None:
+        result["late_report"] = late_report_body(outcome.late_report)
     if outcome.error is not None:
         error = outcome.error
         result["error"] = error_body(error.code, error.detail, error.field)

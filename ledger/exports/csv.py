@@ -9,10 +9,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from datetime import date
+from datetime import UTC, date
 from itertools import islice
 
 from ledger.models import Statement
+from ledger.selectors.statements import use_entries
 
 from .common import (
     CHUNK_SIZE,
@@ -31,6 +32,22 @@ from .common import (
 )
 
 STATEMENT_LINE_HEADER = LINE_COLUMNS
+# The uses behind the lines, each with both times: when it occurred and when it was recorded.
+STATEMENT_ENTRY_HEADER = (
+    "section",
+    "license",
+    "kind",
+    "channel",
+    "transaction",
+    "reverses",
+    "usage_event",
+    "external_id",
+    "occurred_at",
+    "recorded_at",
+    "days_late",
+    "units",
+    "amount",
+)
 
 
 class _Lines:
@@ -54,8 +71,9 @@ class _Lines:
 def statement_csv(statement: Statement | int) -> Iterator[str]:
     """The statement as CSV, one line per item (each ends with CRLF).
 
-    Three blocks separated by an empty line: `field,value` rows describing the statement, the
-    waterfall (`row,amount`), then one row per document line. Two queries.
+    Four blocks separated by an empty line: `field,value` rows describing the statement, the
+    waterfall (`row,amount`), one row per document line, then one row per use those lines
+    count (occurred_at, recorded_at, days late). Four queries.
     """
     statement = load_statement(statement)
     payee = payee_of(statement)
@@ -99,6 +117,26 @@ def statement_csv(statement: Statement | int) -> Iterator[str]:
                 major(line.commission_minor, currency),
                 major(line.fee_minor, currency),
                 major(line.amount_minor, currency),
+            )
+        )
+    yield out.row(())
+    yield out.row(STATEMENT_ENTRY_HEADER)
+    for entry in use_entries(statement):
+        yield out.row(
+            (
+                entry["section"],
+                entry["license"],
+                entry["kind"],
+                entry["channel"],
+                entry["transaction"],
+                entry["reverses"] or "",
+                entry["usage_event"],
+                spreadsheet_safe(entry["external_id"]),
+                entry["occurred_at"].astimezone(UTC).isoformat(),
+                entry["recorded_at"].astimezone(UTC).isoformat(),
+                entry["days_late"],
+                entry["units"],
+                major(entry["amount_minor"], currency),
             )
         )
 

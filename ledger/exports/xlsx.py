@@ -1,7 +1,8 @@
 """The finance period export as an XLSX workbook, written row by row (openpyxl write-only mode).
 
 Sheets: Statements (one row per statement with its waterfall), Invoices (one row per invoice
-with its totals), Lines (every statement and invoice line, the columns of `period_csv`).
+with its totals), Lines (every statement and invoice line, the columns of `period_csv`), Uses
+(every use the period's documents count, with when it occurred and when it was recorded).
 Amounts are exact decimals in major units (Decimal, written as their decimal text, never a
 float), shown with the currency's number of decimals. Rows are streamed from server-side cursors
 and written as they come (openpyxl keeps each sheet in a temporary file until the save), so
@@ -11,18 +12,21 @@ memory holds one fetch whatever the number of lines.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 from os import PathLike
 from typing import IO
 
+from django.db.models import F
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from ledger.models import Invoice, Statement
+from ledger.models import Invoice, Statement, UsageEvent
 from ledger.money import currency_exponent
+from ledger.periods import Period
+from ledger.selectors.finance import issued_periods
 
 from .common import (
     AMOUNT_COLUMNS,
@@ -66,6 +70,25 @@ INVOICE_COLUMNS = (
     "total",
     "issued",
     "due",
+)
+# The period's uses (those its documents count), each with both times and how late it was
+# reported: the brand's occurred_at and our recorded_at.
+USE_COLUMNS = (
+    "usage_event",
+    "external_id",
+    "brand",
+    "license",
+    "twin",
+    "kind",
+    "channel",
+    "territory",
+    "quantity",
+    "currency",
+    "gross",
+    "occurred_at",
+    "recorded_at",
+    "days_late",
+    "prior_period",
 )
 _AMOUNT_FORMATS = {0: "#,##0", 2: "#,##0.00", 3: "#,##0.000"}
 
@@ -120,10 +143,11 @@ class _Sheet:
 
 
 def period_xlsx(period_start: date, path_or_file: str | PathLike[str] | IO[bytes]) -> None:
-    """Write the period's Statements, Invoices and Lines sheets to a path or a binary file.
+    """Write the period's Statements, Invoices, Lines and Uses sheets to a path or a binary file.
 
-    Four streamed queries (statements with their payees, invoices with their brands, and the
-    two line queries of `period_lines`), whatever the number of documents and lines.
+    Six queries (statements with their payees, invoices with their brands, the two line queries
+    of `period_lines`, the periods the close issued and the uses; all but that one streamed),
+    whatever the number of documents and lines.
     """
     label = period_label(period_start)
     book = Workbook(write_only=True)
@@ -190,5 +214,41 @@ def period_xlsx(period_start: date, path_or_file: str | PathLike[str] | IO[bytes
     for row in period_lines(period_start, party=sheet.text):
         decimal = sheet.decimal(row[CURRENCY_COLUMN])
         sheet.append([*row[:first_amount], *(decimal(text) for text in row[first_amount:])])
+
+    sheet = _Sheet(book, "Uses", USE_COLUMNS)
+    # The periods this period's close issued (months no close issued are taken up by the next).
+    issued = issued_periods(Period(period_start))
+    uses = (
+        UsageEvent.objects.filter(
+            transaction__coverage__period_start__gt=issued["previous"],
+            transaction__coverage__period_start__lte=issued["start"],
+        )
+        .select_related("brand", "twin")
+        .annotate(
+            prior=F("transaction__coverage__prior"),
+            counted_in=F("transaction__coverage__period_start"),
+        )
+        .order_by("occurred_at", "pk")
+    )
+    for use in uses.iterator(chunk_size=CHUNK_SIZE):
+        sheet.append(
+            [
+                use.pk,
+                sheet.text(use.external_id),
+                sheet.text(use.brand.name),
+                use.license_id,
+                sheet.text(use.twin.name),
+                use.kind,
+                use.channel,
+                use.territory,
+                use.quantity,
+                use.currency,
+                sheet.amount(use.currency)(use.gross_minor),
+                use.occurred_at.astimezone(UTC).replace(tzinfo=None),
+                use.recorded_at.astimezone(UTC).replace(tzinfo=None),
+                max(0, (use.recorded_at - use.occurred_at).days),
+                "yes" if use.prior or use.counted_in < period_start else "no",
+            ]
+        )
 
     book.save(path_or_file)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0002_brand_api_key"),
-        ("ledger", "0024_coverage_fold"),
+        ("ledger", "0025_late_reports"),
     ]
 
     operations = [

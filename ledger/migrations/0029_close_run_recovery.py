@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ledger", "0024_coverage_fold"),
+        ("ledger", "0027_period_bounds"),
     ]
 
     operations = [

@@ -18,7 +18,15 @@ from .licensing import License, LicenseActivation, LicenseDecision, LicenseVersi
 from .reconciliation import ReconciliationMismatch, ReconciliationRun
 from .sealing import Block, BlockEntry
 from .twins import ConsentVersion, Twin
-from .usage import Asset, BrandPeriodVolume, RefusedAttempt, TierCounter, UsageEvent
+from .usage import (
+    Asset,
+    BrandPeriodVolume,
+    LateReport,
+    LateReportDecision,
+    RefusedAttempt,
+    TierCounter,
+    UsageEvent,
+)
 from .verification import VerificationRun
 from .webhooks import StripeEvent
 
@@ -39,6 +47,8 @@ __all__ = [
     "Invoice",
     "InvoiceBilling",
     "JournalTransaction",
+    "LateReport",
+    "LateReportDecision",
     "LedgerAccount",
     "License",
     "LicenseActivation",

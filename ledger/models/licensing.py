@@ -54,6 +54,9 @@ class LicenseVersion(AppendOnlyModel):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     sell_off_days = models.PositiveIntegerField(default=30)
+    # Reporting windows (SPEC "Reporting window"): a later report is held for the talent.
+    producing_report_hours = models.PositiveIntegerField(default=72)
+    reporting_window_days = models.PositiveIntegerField(default=45)
     exclusive = models.BooleanField(default=False)
     exclusivity_category = models.CharField(max_length=64, blank=True)
     exclusivity_territories = tag_array()

@@ -212,3 +212,107 @@ class BrandPeriodVolume(models.Model):
 
     def __str__(self) -> str:
         return f"brand {self.brand_id} {self.period_start:%Y-%m}: {self.gross_minor}"
+
+
+class LateReport(AppendOnlyModel):
+    """A reported use held for the talent (and the agency) to accept or decline: reported after
+    its license's window, or allowed when it occurred but no longer when it was reported.
+
+    Facts only, never a posting: nothing here counts in a balance, statement or invoice. The
+    decision is its own append-only row (`LateReportDecision`); an accepted report is then booked
+    as a `UsageEvent` with the same external_id and body.
+    """
+
+    class Reason(models.TextChoices):
+        REPORTED_LATE = "reported_late", "Reported after the license's window"
+        CONSENT_CHANGED_SINCE = "consent_changed_since", "Consent changed since it occurred"
+        LICENSE_CHANGED_SINCE = "license_changed_since", "License terms changed since it occurred"
+
+    brand = models.ForeignKey(
+        "accounts.Brand", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    external_id = models.CharField(max_length=200)
+    license = models.ForeignKey(
+        "ledger.License", on_delete=models.PROTECT, related_name="late_reports"
+    )
+    license_version = models.ForeignKey(
+        "ledger.LicenseVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    twin = models.ForeignKey(
+        "ledger.Twin", on_delete=models.PROTECT, related_name="late_reports", db_index=False
+    )
+    kind = models.CharField(max_length=16, choices=UseKind.choices)
+    asset_ref = models.CharField(max_length=200)
+    channel = models.CharField(max_length=64, blank=True)
+    territory = models.CharField(max_length=2)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
+    quantity = models.BigIntegerField()
+    sale_amount_minor = models.BigIntegerField(null=True, blank=True)
+    context_tags = tag_array()
+    content_credential = models.CharField(max_length=200, blank=True)
+    request_hash = models.CharField(max_length=64)
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    detail = models.TextField()
+    # When the report was due (occurred_at + the license's window for its kind).
+    due_at = models.DateTimeField()
+    # consent_changed_since: the version since which the use is no longer allowed.
+    consent_version = models.ForeignKey(
+        "ledger.ConsentVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the consent or terms that refuse it took effect."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "external_id"], name="late_report_external_id_unique_per_brand"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="late_report_quantity_positive"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["twin", "-recorded_at"], name="late_report_twin_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"late {self.kind} {self.external_id}"
+
+
+class LateReportDecision(AppendOnlyModel):
+    """The talent's or the agency's decision on a late report: made once (unique report)."""
+
+    class Decision(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+
+    report = models.OneToOneField(LateReport, on_delete=models.PROTECT, related_name="decision")
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    note = models.TextField(blank=True)
+    party = models.CharField(max_length=16, help_text="talent or agency")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField()
+    usage_event = models.OneToOneField(
+        UsageEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="late_report"
+    )
+    refused_attempt = models.OneToOneField(
+        RefusedAttempt, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(decision="accepted", refused_attempt__isnull=True)
+                    | models.Q(decision="declined", usage_event__isnull=True)
+                ),
+                name="late_report_decision_links",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision}: {self.report}"

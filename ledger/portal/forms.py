@@ -206,6 +206,22 @@ class LicenseRequestForm(forms.Form):
         label="Sell-off days",
         help_text="After the end or a revocation, published images may still be shown and sold.",
     )
+    producing_report_hours = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=366 * 24,
+        initial=72,
+        label="Report generations within (hours)",
+        help_text="Generations and publications reported later are held for the talent.",
+    )
+    reporting_window_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=366,
+        initial=45,
+        label="Report impressions and sales within (days)",
+        help_text="Later reports are held for the talent to accept or decline.",
+    )
     exclusive = forms.BooleanField(required=False, label="Ask for exclusivity")
     exclusivity_category = forms.CharField(required=False, max_length=64)
     exclusivity_territories = TerritoriesField(
@@ -308,6 +324,9 @@ class LicenseRequestForm(forms.Form):
             rates=rates,
             platform_fee_pct=platform_fee_pct(),
             sell_off_days=data["sell_off_days"],
+            # Left empty: the license defaults (72 hours, 45 days).
+            producing_report_hours=data.get("producing_report_hours") or 72,
+            reporting_window_days=data.get("reporting_window_days") or 45,
             exclusive=data["exclusive"],
             exclusivity_category=data["exclusivity_category"],
             exclusivity_territories=data["exclusivity_territories"],
@@ -333,7 +352,12 @@ class UsageFilterForm(forms.Form):
     kind = forms.ChoiceField(required=False, choices=[("", "All uses"), *UseKind.choices])
     outcome = forms.ChoiceField(
         required=False,
-        choices=[("", "Accepted and refused"), ("accepted", "Accepted"), ("refused", "Refused")],
+        choices=[
+            ("", "Accepted, held and refused"),
+            ("accepted", "Accepted"),
+            ("held", "Held for the talent"),
+            ("refused", "Refused"),
+        ],
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=10**6)
 

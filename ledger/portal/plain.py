@@ -159,7 +159,10 @@ def split_text(version: LicenseVersion) -> str:
     return (
         f"Brand category: {version.brand_category}. Of every amount, "
         + " and ".join(parts)
-        + f"; the talent keeps the rest. Sell-off: {version.sell_off_days} days."
+        + f"; the talent keeps the rest. Sell-off: {version.sell_off_days} days. "
+        + "Reporting: generations, publications and training within "
+        + f"{version.producing_report_hours} hours, impressions and sales within "
+        + f"{version.reporting_window_days} days (later reports are held for the talent)."
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 from accounts.models import Talent
-from ledger.models import Asset, License, Twin, UsageEvent
+from ledger.models import Asset, LateReport, LateReportDecision, License, Twin, UsageEvent
 from ledger.selectors.rows import cache_relation, fetch, select_list
 
 M = TypeVar("M", Asset, UsageEvent)
@@ -19,6 +19,24 @@ def assets_by_ref(brand_id: int, asset_refs: Iterable[str]) -> dict[str, Asset]:
 
 def events_by_external_id(brand_id: int, external_ids: Iterable[str]) -> dict[str, UsageEvent]:
     return _by_key(UsageEvent, "external_id", brand_id, external_ids)
+
+
+def late_reports_by_external_id(
+    brand_id: int, external_ids: Iterable[str]
+) -> dict[str, LateReport]:
+    """The brand's late reports among `external_ids`, each with its decision (or None) cached:
+    a replay of a held report answers with it instead of holding it twice."""
+    rows = fetch(
+        f"SELECT {select_list(LateReport, 'r')}, {select_list(LateReportDecision, 'd')} "
+        "FROM ledger_latereport r LEFT JOIN ledger_latereportdecision d ON d.report_id = r.id "
+        "WHERE r.brand_id = %s AND r.external_id = ANY(%s)",
+        [brand_id, list(external_ids)],
+        LateReport,
+        LateReportDecision,
+    )
+    for report, decision in rows:
+        cache_relation(report, "decision", decision)
+    return {report.external_id: report for report, _ in rows}
 
 
 def _by_key(model: type[M], key: str, brand_id: int, values: Iterable[str]) -> dict[str, M]:

@@ -37,6 +37,7 @@ from ledger.selectors.visibility import (
     Viewer,
     assets_visible_to,
     invoices_visible_to,
+    late_reports_visible_to,
     licenses_visible_to,
     refused_attempts_visible_to,
     twins_visible_to,
@@ -233,19 +234,23 @@ def brand_usage_feed(
     kind: str = "",
     outcome: str = "",
 ) -> QuerySet:
-    """The brand's accepted uses and refused attempts in one list, newest recorded first.
+    """The brand's accepted uses, held late reports and refused attempts in one list, newest
+    recorded first. (A late report once accepted is its use; once declined, a refused attempt.)
 
-    One UNION query of the same columns, so the page can paginate across both.
+    One UNION query of the same columns, so the page can paginate across all three.
     """
     brands = viewer.brand_ids
     events = usage_events_visible_to(viewer).filter(brand_id__in=brands)
     refusals = refused_attempts_visible_to(viewer).filter(brand_id__in=brands)
+    reports = late_reports_visible_to(viewer).filter(brand_id__in=brands, decision__isnull=True)
     if license_id is not None:
         events = events.filter(license_id=license_id)
         refusals = refusals.filter(license_id=license_id)
+        reports = reports.filter(license_id=license_id)
     if kind:
         events = events.filter(kind=kind)
         refusals = refusals.filter(kind=kind)
+        reports = reports.filter(kind=kind)
     # Each side's columns, in the same order (values() with expressions keeps their order).
     accepted = events.order_by().values(
         row_id=F("pk"),
@@ -262,7 +267,7 @@ def brand_usage_feed(
         gross=F("gross_minor"),
         row_currency=F("license__currency"),
         reason_code=Value("", output_field=CharField()),
-        reason=Value("", output_field=CharField()),
+        reason_text=Value("", output_field=CharField()),
     )
     refused = refusals.order_by().values(
         row_id=F("pk"),
@@ -279,14 +284,33 @@ def brand_usage_feed(
         gross=Value(None, output_field=BigIntegerField()),
         row_currency=F("license__currency"),
         reason_code=F("code"),
-        reason=F("detail"),
+        reason_text=F("detail"),
+    )
+    held = reports.order_by().values(
+        row_id=F("pk"),
+        outcome=Value("held", output_field=CharField()),
+        external_ref=F("external_id"),
+        license_ref=F("license_id"),
+        twin_name=F("twin__name"),
+        use_kind=F("kind"),
+        use_channel=F("channel"),
+        use_territory=F("territory"),
+        when=F("occurred_at"),
+        recorded=F("recorded_at"),
+        units=F("quantity"),
+        gross=Value(None, output_field=BigIntegerField()),
+        row_currency=F("license__currency"),
+        reason_code=F("reason"),
+        reason_text=F("detail"),
     )
     if outcome == "accepted":
         feed = accepted
     elif outcome == "refused":
         feed = refused
+    elif outcome == "held":
+        feed = held
     else:
-        feed = accepted.union(refused, all=True)
+        feed = accepted.union(held, refused, all=True)
     return feed.order_by("-recorded", "-row_id")
 
 

@@ -65,6 +65,7 @@ def line_entries(line: DocumentLine) -> list[dict[str, Any]]:
             "transaction_kind": tx_kind,
             "occurred_at": occurred_at,
             "recorded_at": recorded_at,
+            "days_late": max(0, (recorded_at - occurred_at).days),
             "reverses": reverses_id,
             "amount_minor": sign * amount,
             "usage_event": event_id,
@@ -95,3 +96,66 @@ def line_entries(line: DocumentLine) -> list[dict[str, Any]]:
 def _json(value: Any) -> Any:
     """jsonb from a raw cursor arrives as text (Django registers a text loader for it)."""
     return json.loads(value) if isinstance(value, str) else value
+
+
+# Every use behind a statement (or invoice), in one query: the covered postings of the account
+# in the periods its close issued, that record a use or its reversal. Their line is named by
+# the same keys as in _ENTRIES; `prior` puts them under adjustments.
+_USE_ENTRIES = """
+SELECT (c.prior OR c.period_start < %(start)s) AS prior, c.license_id, c.kind, c.channel,
+       c.transaction_kind, t.id, t.reverses_id, ue.id, ue.external_id, t.occurred_at,
+       t.recorded_at, ue.quantity, p.amount_minor
+FROM ledger_posting p
+JOIN ledger_coverage c ON c.transaction_id = p.transaction_id
+JOIN ledger_journaltransaction t ON t.id = p.transaction_id
+JOIN ledger_usageevent ue ON ue.transaction_id = coalesce(t.reverses_id, t.id)
+WHERE p.account_id = %(account)s AND p.occurred_at < %(end_at)s
+  AND c.period_start > %(previous)s AND c.period_start <= %(start)s
+ORDER BY prior, c.license_id, c.kind, c.channel, t.occurred_at, t.id
+"""
+
+
+def use_entries(document: Statement | Invoice) -> list[dict[str, Any]]:
+    """Each use a document's lines count, with when it occurred and when it was recorded (how
+    late it was reported): the rows of the exports' entries block. Two queries."""
+    period = Period(document.period_start)
+    sign = -1 if isinstance(document, Statement) else 1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _USE_ENTRIES,
+            {"account": document.account_id, **issued_periods(period), "end_at": period.end_at},
+        )
+        rows = cursor.fetchall()
+    return [
+        {
+            "section": "adjustments" if prior else "earnings",
+            "license": license_id,
+            "kind": kind,
+            "channel": channel,
+            "transaction_kind": tx_kind,
+            "transaction": tx_id,
+            "reverses": reverses_id,
+            "usage_event": event_id,
+            "external_id": external_id,
+            "occurred_at": occurred_at,
+            "recorded_at": recorded_at,
+            "days_late": max(0, (recorded_at - occurred_at).days),
+            "units": -units if reverses_id else units,
+            "amount_minor": sign * amount,
+        }
+        for (
+            prior,
+            license_id,
+            kind,
+            channel,
+            tx_kind,
+            tx_id,
+            reverses_id,
+            event_id,
+            external_id,
+            occurred_at,
+            recorded_at,
+            units,
+            amount,
+        ) in rows
+    ]

@@ -121,6 +121,8 @@ def usage_feed_totals(feed: QuerySet[UsageEvent]) -> list[FeedTotal]:
 
 CSV_HEADER = (
     "occurred_at",
+    "recorded_at",
+    "days_late",
     "usage_event",
     "external_id",
     "brand",
@@ -155,6 +157,8 @@ def usage_feed_csv(feed: QuerySet[UsageEvent]) -> Iterator[str]:
         yield line(
             (
                 event.occurred_at.astimezone(UTC).isoformat(),
+                event.recorded_at.astimezone(UTC).isoformat(),
+                max(0, (event.recorded_at - event.occurred_at).days),
                 event.pk,
                 spreadsheet_safe(event.external_id),
                 spreadsheet_safe(event.brand.name),

@@ -32,6 +32,7 @@ from ledger.models import (
     ConsentVersion,
     Invoice,
     JournalTransaction,
+    LateReport,
     License,
     RefusedAttempt,
     Statement,
@@ -172,6 +173,19 @@ def refused_attempts_visible_to(viewer: Viewer) -> QuerySet[RefusedAttempt]:
         brand="brand_id", talent="twin__talent_id", agency="twin__talent__agency_id"
     )
     return _scoped(RefusedAttempt.objects.all(), scope).order_by("-pk")
+
+
+def late_reports_visible_to(viewer: Viewer) -> QuerySet[LateReport]:
+    """Held (and decided) late reports: the talent's twins', the agency's talents', the brand's
+    own; finance all. Decision and consent version loaded."""
+    scope = viewer._scope(
+        brand="brand_id", talent="twin__talent_id", agency="twin__talent__agency_id"
+    )
+    return (
+        _scoped(LateReport.objects.all(), scope)
+        .select_related("decision", "consent_version", "twin__talent")
+        .order_by("-pk")
+    )
 
 
 def assets_visible_to(viewer: Viewer) -> QuerySet[Asset]:

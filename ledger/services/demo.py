@@ -6,8 +6,9 @@ Two stages, under one session-level advisory lock so that concurrent seeds load 
 1. parties, twins with their consent, and licenses (every rate type; one exclusive, one pending),
    in one durable transaction, unless the admin user exists already;
 2. uses over the DEMO_DAYS before the moment stage 1 ran, through `usage_record_batch` (durable
-   batches of its own, so outside stage 1's transaction), deterministic (fixed random seed), with
-   a few refused attempts at the end. Stage 2 is done when its final event exists; an interrupted
+   batches of its own, so outside stage 1's transaction), deterministic (fixed random seed), each
+   day's uses reported the next morning, with a few refused attempts and two late reports held
+   for Inès at the end. Stage 2 is done when its final event exists; an interrupted
    stage 2 completes on the next run without doubling anything (uses are idempotent on their
    external_id, and refused attempts already kept are not sent again).
 """
@@ -45,6 +46,7 @@ DEMO_DAYS = 90  # uses cover the three months before the seed ran
 TWIN_AGE = timedelta(days=120)  # twins were "created" this long before the seed ran
 CHUNK_DAYS = 7  # uses are sent a week at a time; the talent decides pending outputs in between
 KOFI_NARROWED_DAYS = 30  # Kofi took Japan out of his consent this long before the seed ran
+REPORTED_AFTER = timedelta(days=1, hours=1)  # each day's uses are reported the next morning
 FINAL_EXTERNAL_ID = "demo-final"  # the last use written: stage 2 is complete when it exists
 
 ATELIER, LUMEN = "Atelier Nord", "Lumen Apparel"
@@ -520,17 +522,25 @@ def _seed_uses() -> tuple[int, int]:
     accepted = refused = sequence = 0
 
     for week_start in range(0, DEMO_DAYS, CHUNK_DAYS):
-        items: dict[str, list[UsageInput]] = {ATELIER: [], LUMEN: []}
         for day in range(week_start, min(week_start + CHUNK_DAYS, DEMO_DAYS)):
+            day_start = start + timedelta(days=day)
+            items: dict[str, list[UsageInput]] = {ATELIER: [], LUMEN: []}
             for stream in streams:
-                for use in _day_of_uses(stream, rng, start + timedelta(days=day)):
+                for use in _day_of_uses(stream, rng, day_start):
                     sequence += 1
                     items[stream.traffic.brand].append(
                         UsageInput(external_id=f"demo-{sequence:06d}", **use)
                     )
-        for brand_name, week in items.items():
-            counts = _send(brands[brand_name], sorted(week, key=lambda item: item.occurred_at))
-            accepted, refused = accepted + counts[0], refused + counts[1]
+            # Brands report each day's uses the next morning, within every reporting window
+            # (72 hours for generations and publications), so none is held as late.
+            reported = min(day_start + REPORTED_AFTER, timezone.now())
+            for brand_name, day_items in items.items():
+                counts = _send(
+                    brands[brand_name],
+                    sorted(day_items, key=lambda item: item.occurred_at),
+                    now=reported,
+                )
+                accepted, refused = accepted + counts[0], refused + counts[1]
         for stream in streams:
             _end_of_week(stream, rng)
 
@@ -671,6 +681,28 @@ def _refused_examples(
         ),
         # Billboards are not in the license: channel_not_licensed.
         item("billboard", INES_STUDIO, "publication", "L-ooh-1", "ooh", "FR"),
+        # Held for Inès as late reports (her Late reports page): a lookbook generation reported
+        # five days after it happened (the license asks for 72 hours), and a casino campaign
+        # dated before she forbade gambling, reported after (consent_changed_since).
+        item(
+            "late-lookbook",
+            INES_STUDIO,
+            "generation",
+            "lookbook-late-1",
+            "ecommerce",
+            "FR",
+            occurred_at=anchor - timedelta(days=5),
+        ),
+        item(
+            "casino-archive",
+            INES_STUDIO,
+            "generation",
+            "casino-archive-1",
+            "social",
+            "FR",
+            occurred_at=anchor - timedelta(days=50),
+            context_tags=("gambling",),
+        ),
         # A runway output published before Inès approved it: asset_not_approved.
         item("runway-draft", INES_RUNWAY, "generation", "runway-draft", "print", "FR"),
         item(
@@ -688,9 +720,9 @@ def _refused_examples(
     ]
 
 
-def _send(brand: Brand, items: list[UsageInput]) -> tuple[int, int]:
-    """Record `items` in batches; returns (accepted, refused). Items already refused and kept
-    by an earlier, interrupted run are not sent again."""
+def _send(brand: Brand, items: list[UsageInput], *, now: datetime | None = None) -> tuple[int, int]:
+    """Record `items` in batches at `now` (default: the real time); returns (accepted, refused).
+    Items already refused and kept by an earlier, interrupted run are not sent again."""
     kept = set(
         RefusedAttempt.objects.filter(
             brand=brand, external_id__in=[item.external_id for item in items]
@@ -699,7 +731,9 @@ def _send(brand: Brand, items: list[UsageInput]) -> tuple[int, int]:
     items = [item for item in items if item.external_id not in kept]
     accepted = refused = 0
     for start in range(0, len(items), MAX_BATCH):
-        for outcome in usage_record_batch(brand=brand, items=items[start : start + MAX_BATCH]):
+        for outcome in usage_record_batch(
+            brand=brand, items=items[start : start + MAX_BATCH], now=now
+        ):
             accepted += outcome.status == "accepted"
             refused += outcome.status == "refused"
     return accepted, refused

@@ -25,6 +25,9 @@ from ledger.services.charges import advance_charge_within
 from ledger.validation import clean_kinds, clean_slugs, clean_territories, territories_overlap
 
 MAX_SELL_OFF_DAYS = 3650
+# A reporting window longer than a year is no window: the talent would learn of uses too late.
+MAX_PRODUCING_REPORT_HOURS = 366 * 24
+MAX_REPORTING_WINDOW_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Terms:
     platform_fee_pct: Decimal
     agency_commission_pct: Decimal | None = None  # the agency's default when represented
     sell_off_days: int = 30
+    producing_report_hours: int = 72
+    reporting_window_days: int = 45
     exclusive: bool = False
     exclusivity_category: str = ""
     exclusivity_territories: list[str] = field(default_factory=list)
@@ -255,6 +260,19 @@ def clean_terms(terms: Terms, *, agency: Agency | None) -> dict:
         )
     if not 0 <= terms.sell_off_days <= MAX_SELL_OFF_DAYS:
         raise InvalidInput("Out of range.", code="out_of_range", field="sell_off_days")
+    for name, unit, most in (
+        ("producing_report_hours", "hours", MAX_PRODUCING_REPORT_HOURS),
+        ("reporting_window_days", "days", MAX_REPORTING_WINDOW_DAYS),
+    ):
+        value = getattr(terms, name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(
+                f"Must be a whole number of {unit}.", code="invalid_type", field=name
+            )
+        if not 1 <= value <= most:
+            raise InvalidInput(
+                f"Must be between 1 and {most} {unit}.", code="out_of_range", field=name
+            )
     try:
         rates = Rates.parse(terms.rates)
     except RatesError as error:
@@ -305,6 +323,8 @@ def clean_terms(terms: Terms, *, agency: Agency | None) -> dict:
         "starts_at": terms.starts_at,
         "ends_at": terms.ends_at,
         "sell_off_days": terms.sell_off_days,
+        "producing_report_hours": terms.producing_report_hours,
+        "reporting_window_days": terms.reporting_window_days,
         "exclusive": bool(terms.exclusive),
         "exclusivity_category": exclusivity_category if terms.exclusive else "",
         "exclusivity_territories": exclusivity_territories if terms.exclusive else [],

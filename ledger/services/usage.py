@@ -21,6 +21,8 @@ from ledger.models import (
     Asset,
     ConsentVersion,
     JournalTransaction,
+    LateReport,
+    LateReportDecision,
     License,
     LicenseVersion,
     RefusedAttempt,
@@ -29,11 +31,17 @@ from ledger.models import (
 )
 from ledger.money import Money
 from ledger.rates import Rated, Rates, rate_use
-from ledger.selectors.intake import assets_by_ref, events_by_external_id, licenses_by_id
+from ledger.selectors.intake import (
+    assets_by_ref,
+    events_by_external_id,
+    late_reports_by_external_id,
+    licenses_by_id,
+)
 from ledger.selectors.licensing import (
     activated_versions,
     consent_history,
     consent_in_force,
+    effective_from,
     version_in_force,
 )
 from ledger.services.bounds import Volumes, volumes_add, volumes_read
@@ -49,6 +57,11 @@ MAX_BATCH = 1000
 FUTURE_TOLERANCE = timedelta(minutes=5)
 # Uses that produce a new output, named by asset_ref: an image, or a model trained on the twin.
 PRODUCING_KINDS = {UseKind.GENERATION, UseKind.TRAINING}
+# Uses that a change of consent stops at once, whatever occurred_at a later report carries
+# (SPEC "Changes of consent"): judged at occurred_at and again when recorded. Their reporting
+# window is counted in hours; the others' (impressions, sales) in days.
+JUDGED_TWICE_KINDS = {UseKind.GENERATION, UseKind.PUBLICATION, UseKind.TRAINING}
+MAX_NOTE_LENGTH = 2000
 USE_KINDS = frozenset(UseKind.values)
 
 # Refusals about rights (license, consent, approval) are kept for the talent to see; refusals of
@@ -106,13 +119,15 @@ class UsageInput:
 
 @dataclass(slots=True)
 class Outcome:
-    """What happened to one item: accepted, replayed (the first result), refused or conflict."""
+    """What happened to one item: accepted, replayed (the first result), held (a late report for
+    the talent to decide; a replay of one answers the same), refused or conflict."""
 
     index: int
     external_id: str
     status: str
     event: UsageEvent | None = None
     error: DomainError | None = None
+    late_report: LateReport | None = None  # status "held": the report kept for the talent
 
 
 @dataclass(slots=True)
@@ -198,13 +213,118 @@ def asset_decide(
     return asset
 
 
-def _record(brand: Brand, items: list[UsageInput], now: datetime) -> list[Outcome]:
+def late_report_decide(
+    *,
+    report: LateReport,
+    accept: bool,
+    party: str,
+    by: User | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> LateReportDecision:
+    """The talent (or its agency) accepts or declines a held report, once.
+
+    Accepted: booked through the same path as any reported use, rated as if reported `now`
+    (a period closed since puts it on the next statement as a prior-period adjustment). A use
+    that cannot be booked any more (e.g. its asset_ref was generated since) stays held: decline
+    it. Declined: kept as a refused attempt `late_report_declined`, posted nowhere.
+    Two decisions at once: the report row is locked, and the decision is unique per report.
+    """
+    now = now or timezone.now()
+    if party not in ("talent", "agency"):
+        raise InvalidInput("Only the talent or its agency decides.", code="invalid_party")
+    if not isinstance(note, str) or len(note) > MAX_NOTE_LENGTH:
+        raise InvalidInput(
+            f"A note has at most {MAX_NOTE_LENGTH} characters.", code="invalid_length", field="note"
+        )
+    try:
+        with transaction.atomic(durable=True):
+            report = (
+                LateReport.objects.select_for_update(of=("self",))
+                .select_related("brand", "license")
+                .get(pk=report.pk)
+            )
+            if LateReportDecision.objects.filter(report=report).exists():
+                raise Conflict("This late report was already decided.", code="already_decided")
+            decision = LateReportDecision(
+                report=report,
+                decision=(
+                    LateReportDecision.Decision.ACCEPTED
+                    if accept
+                    else LateReportDecision.Decision.DECLINED
+                ),
+                note=note.strip(),
+                party=party,
+                decided_by=by,
+                decided_at=now,
+            )
+            if accept:
+                [outcome] = _record(report.brand, [_item_of(report)], now, releasing=report)
+                if outcome.status != "accepted":
+                    raise outcome.error or Conflict(
+                        "This use cannot be booked.", code="late_report_not_bookable"
+                    )
+                decision.usage_event = outcome.event
+            else:
+                decision.refused_attempt = RefusedAttempt.objects.create(
+                    brand=report.brand,
+                    license=report.license,
+                    twin_id=report.twin_id,
+                    external_id=report.external_id,
+                    kind=report.kind,
+                    channel=report.channel,
+                    territory=report.territory,
+                    occurred_at=report.occurred_at,
+                    code="late_report_declined",
+                    detail=f"The {party} declined this late report ({report.detail})"
+                    + (f": {decision.note}" if decision.note else "."),
+                    field="",
+                    payload={
+                        "asset_ref": report.asset_ref,
+                        "quantity": report.quantity,
+                        "context_tags": list(report.context_tags),
+                        "late_report": report.pk,
+                    },
+                    recorded_at=now,
+                )
+            decision.save()
+    except IntegrityError:
+        raise Conflict("This late report was already decided.", code="already_decided") from None
+    LateReport.decision.related.set_cached_value(report, decision)
+    return decision
+
+
+def _item_of(report: LateReport) -> UsageInput:
+    return UsageInput(
+        external_id=report.external_id,
+        license_id=report.license_id,
+        kind=report.kind,
+        asset_ref=report.asset_ref,
+        channel=report.channel,
+        territory=report.territory,
+        occurred_at=report.occurred_at,
+        quantity=report.quantity,
+        sale_amount_minor=report.sale_amount_minor,
+        context_tags=tuple(report.context_tags),
+        content_credential=report.content_credential,
+    )
+
+
+def _record(
+    brand: Brand,
+    items: list[UsageInput],
+    now: datetime,
+    releasing: LateReport | None = None,
+) -> list[Outcome]:
+    """`releasing`: a held report the talent is accepting now; its item is booked as if
+    reported now, without being held again."""
     hashes = [item.request_hash() for item in items]
     # Assets are read before the events: a concurrent batch commits an asset together with its
     # generation event, so an asset seen here has its event seen below, and the item is answered
     # as a replay, not refused as asset_exists (each query sees what was committed when it ran).
     assets = assets_by_ref(brand.pk, {item.asset_ref for item in items})
     existing = events_by_external_id(brand.pk, [item.external_id for item in items])
+    reports = late_reports_by_external_id(brand.pk, [item.external_id for item in items])
     licenses = licenses_by_id(brand.pk, {item.license_id for item in items})
     versions = activated_versions(licenses)
     consents = consent_history({license.twin_id for license in licenses.values()})
@@ -212,11 +332,16 @@ def _record(brand: Brand, items: list[UsageInput], now: datetime) -> list[Outcom
     outcomes: list[Outcome] = []
     plans: list[_Plan] = []
     refusals: list[RefusedAttempt] = []
+    holds: list[LateReport] = []
     published: dict[str, datetime] = {}
     for index, (item, request_hash) in enumerate(zip(items, hashes, strict=True)):
         first = existing.get(item.external_id)
         if first is not None:
             outcomes.append(_replay(index, item, first, request_hash))
+            continue
+        held = reports.get(item.external_id)
+        if held is not None and (releasing is None or held.pk != releasing.pk):
+            outcomes.append(_replay_held(index, item, held, request_hash))
             continue
         license = licenses.get(item.license_id)
         try:
@@ -226,15 +351,21 @@ def _record(brand: Brand, items: list[UsageInput], now: datetime) -> list[Outcom
                     code="license_not_found",
                     field="license",
                 )
-            plan = _evaluate(
-                index, item, license, versions.get(license.pk, []), consents, assets, now
-            )
+            license_versions = versions.get(license.pk, [])
+            history = consents.get(license.twin_id, [])
+            plan = _evaluate(index, item, license, license_versions, consents, assets, now)
         except DomainError as error:
             outcomes.append(Outcome(index, item.external_id, "refused", error=error))
             if license is not None and error.code in RIGHTS_CODES:
                 refusals.append(_refusal(brand, license, item, error, now))
             continue
         plan.request_hash = request_hash
+        if releasing is None:
+            hold = _hold(plan, license_versions, history, now)
+            if hold is not None:
+                holds.append(hold)
+                outcomes.append(Outcome(index, item.external_id, "held", late_report=hold))
+                continue
         if plan.new_asset:
             assets[item.asset_ref] = plan.asset
         if item.kind == UseKind.PUBLICATION:
@@ -259,7 +390,28 @@ def _record(brand: Brand, items: list[UsageInput], now: datetime) -> list[Outcom
         volumes_add(volumes)
     if refusals:
         RefusedAttempt.objects.bulk_create(refusals)
+    if holds:
+        # In external_id order, like the uses: concurrent batches meet on the unique index in
+        # the same order (and a concurrent duplicate retries as a replay of the held report).
+        LateReport.objects.bulk_create(sorted(holds, key=lambda r: r.external_id))
+        for report in holds:
+            LateReport.decision.related.set_cached_value(report, None)
     return outcomes
+
+
+def _replay_held(index: int, item: UsageInput, report: LateReport, request_hash: str) -> Outcome:
+    if report.request_hash != request_hash:
+        return Outcome(
+            index,
+            item.external_id,
+            "conflict",
+            error=Conflict(
+                f"external_id {item.external_id!r} was already used for a different event.",
+                code="idempotency_conflict",
+                field="external_id",
+            ),
+        )
+    return Outcome(index, item.external_id, "held", late_report=report)
 
 
 def _replay(index: int, item: UsageInput, first: UsageEvent, request_hash: str) -> Outcome:
@@ -431,20 +583,73 @@ def _check_scope(
     suffix: str,
 ) -> None:
     """The same three questions of the license and of the consent: kind, channel, territory."""
+    error = _scope_refusal(
+        item,
+        kinds=kinds,
+        channels=channels,
+        territories=territories,
+        refusal=refusal,
+        suffix=suffix,
+    )
+    if error is not None:
+        raise error
+
+
+def _scope_refusal(
+    item: UsageInput,
+    *,
+    kinds: list[str],
+    channels: list[str],
+    territories: list[str],
+    refusal: str,
+    suffix: str,
+) -> Refused | None:
     if item.kind not in kinds:
-        raise Refused(f"{refusal} {item.kind!r} uses.", code=f"kind_not_{suffix}", field="kind")
+        return Refused(f"{refusal} {item.kind!r} uses.", code=f"kind_not_{suffix}", field="kind")
     if item.channel not in channels:
-        raise Refused(
+        return Refused(
             f"{refusal} the {item.channel!r} channel.",
             code=f"channel_not_{suffix}",
             field="channel",
         )
     if not covers(territories, item.territory):
-        raise Refused(
+        return Refused(
             f"{refusal} uses in {item.territory}.",
             code=f"territory_not_{suffix}",
             field="territory",
         )
+    return None
+
+
+def _consent_refusal(
+    item: UsageInput, consent: ConsentVersion, *, scope_only: bool = False
+) -> Refused | None:
+    """Why this consent version does not allow the use (None: it does); `scope_only`: the
+    kinds, channels, territories and contexts a revocation keeps, not the revocation itself."""
+    if consent.revoked and not scope_only:
+        return Refused(
+            f"The talent revoked consent on {consent.effective_from:%Y-%m-%d %H:%M} UTC.",
+            code="consent_revoked",
+            field="occurred_at",
+        )
+    error = _scope_refusal(
+        item,
+        kinds=consent.allowed_kinds,
+        channels=consent.allowed_channels,
+        territories=consent.allowed_territories,
+        refusal="The talent does not consent to",
+        suffix="consented",
+    )
+    if error is not None:
+        return error
+    forbidden = sorted(set(item.context_tags) & set(consent.forbidden_contexts))
+    if forbidden:
+        return Refused(
+            f"The talent forbids the context {', '.join(forbidden)}.",
+            code="context_forbidden",
+            field="context_tags",
+        )
+    return None
 
 
 def _check_consent(
@@ -457,41 +662,151 @@ def _check_consent(
             code="no_consent",
             field="occurred_at",
         )
-    if consent.revoked and not _in_sell_off(item, version, consent, asset):
-        raise Refused(
-            f"The talent revoked consent on {consent.effective_from:%Y-%m-%d %H:%M} UTC.",
-            code="consent_revoked",
-            field="occurred_at",
-        )
-    _check_scope(
-        item,
-        kinds=consent.allowed_kinds,
-        channels=consent.allowed_channels,
-        territories=consent.allowed_territories,
-        refusal="The talent does not consent to",
-        suffix="consented",
-    )
-    forbidden = sorted(set(item.context_tags) & set(consent.forbidden_contexts))
-    if forbidden:
-        raise Refused(
-            f"The talent forbids the context {', '.join(forbidden)}.",
-            code="context_forbidden",
-            field="context_tags",
-        )
+    error = _consent_refusal(item, consent)
+    if error is not None and not _in_sell_off(item, version, history, consent, asset):
+        if consent.revoked and item.kind in SELL_OFF_KINDS:
+            # What the rest of the consent refuses says more than the revocation itself.
+            error = _consent_refusal(item, consent, scope_only=True) or error
+        raise error
     return consent
 
 
+def _refused_since(
+    item: UsageInput, history: list[ConsentVersion], newest: ConsentVersion, oldest: int
+) -> ConsentVersion | None:
+    """The consent version since which the use has been refused without a break, walking back
+    from `newest` (which refuses it) towards history index `oldest` (excluded); None when no
+    version on the way allows it. History is latest first."""
+    since = None
+    for version in history[history.index(newest) : oldest]:
+        if _consent_refusal(item, version) is None:
+            return since
+        since = version
+    return None
+
+
 def _in_sell_off(
-    item: UsageInput, version: LicenseVersion, revocation: ConsentVersion, asset: Asset | None
+    item: UsageInput,
+    version: LicenseVersion,
+    history: list[ConsentVersion],
+    consent: ConsentVersion,
+    asset: Asset | None,
 ) -> bool:
-    """Impressions and sales of an asset published before the revocation, until sell-off ends."""
+    """Impressions and sales of an asset published before the narrowing or revocation that
+    refuses them, until its sell-off date (that change's time + the license's sell-off days)."""
+    if item.kind not in SELL_OFF_KINDS or asset is None or asset.first_published_at is None:
+        return False
+    since = _refused_since(item, history, consent, len(history))
     return (
-        item.kind in SELL_OFF_KINDS
-        and asset is not None
-        and asset.first_published_at is not None
-        and asset.first_published_at < revocation.effective_from
-        and item.occurred_at <= revocation.effective_from + timedelta(days=version.sell_off_days)
+        since is not None
+        and asset.first_published_at < since.effective_from
+        and item.occurred_at <= since.effective_from + timedelta(days=version.sell_off_days)
     )
+
+
+def _hold(
+    plan: _Plan, versions: list[LicenseVersion], history: list[ConsentVersion], now: datetime
+) -> LateReport | None:
+    """The late report to keep instead of booking a use allowed at occurred_at, or None.
+
+    Producing uses are judged again at the time of recording: a narrowing or a revocation (or
+    narrower license terms) since occurred_at holds them. Every use is held when reported after
+    its license's window. One look at data already loaded: no query.
+    """
+    item, version = plan.item, plan.version
+    producing = item.kind in JUDGED_TWICE_KINDS
+    due = item.occurred_at + (
+        timedelta(hours=version.producing_report_hours)
+        if producing
+        else timedelta(days=version.reporting_window_days)
+    )
+    at = max(now, item.occurred_at)
+    hold: dict[str, Any] | None = None
+    if producing:
+        then = consent_in_force(history, item.occurred_at)
+        current = consent_in_force(history, at)
+        if current is not None and then is not None and current.pk != then.pk:
+            error = _consent_refusal(item, current)
+            if error is not None:
+                since = _refused_since(item, history, current, history.index(then) + 1) or current
+                hold = {
+                    "reason": LateReport.Reason.CONSENT_CHANGED_SINCE,
+                    "detail": f"Allowed when it occurred, but not by the talent's consent "
+                    f"v{since.version} in force since {since.effective_from:%Y-%m-%d %H:%M} UTC: "
+                    f"{error.detail}",
+                    "consent_version": since,
+                    "changed_at": since.effective_from,
+                }
+        if hold is None:
+            terms = _terms_at(versions, at)
+            if terms is not None and terms.pk != version.pk:
+                error = _scope_refusal(
+                    item,
+                    kinds=terms.use_kinds,
+                    channels=terms.channels,
+                    territories=terms.territories,
+                    refusal="The license's terms now in force do not cover",
+                    suffix="licensed",
+                )
+                if error is not None:
+                    changed = effective_from(terms, activated_at=terms.activation.activated_at)
+                    hold = {
+                        "reason": LateReport.Reason.LICENSE_CHANGED_SINCE,
+                        "detail": f"Allowed when it occurred, but license version "
+                        f"{terms.version} in force since {changed:%Y-%m-%d %H:%M} UTC does not "
+                        f"cover it: {error.detail}",
+                        "changed_at": changed,
+                    }
+    if hold is None and now > due:
+        window = (
+            f"{version.producing_report_hours} hours"
+            if producing
+            else f"{version.reporting_window_days} days"
+        )
+        hold = {
+            "reason": LateReport.Reason.REPORTED_LATE,
+            "detail": f"Reported {_lateness(now - item.occurred_at)} after it occurred; the "
+            f"license asks for {item.kind} uses to be reported within {window}.",
+        }
+    if hold is None:
+        return None
+    return LateReport(
+        brand_id=plan.license.brand_id,
+        external_id=item.external_id,
+        license=plan.license,
+        license_version=version,
+        twin_id=plan.license.twin_id,
+        kind=item.kind,
+        asset_ref=item.asset_ref,
+        channel=item.channel,
+        territory=item.territory,
+        occurred_at=item.occurred_at,
+        recorded_at=now,
+        quantity=item.quantity,
+        sale_amount_minor=item.sale_amount_minor,
+        context_tags=sorted(set(item.context_tags)),
+        content_credential=item.content_credential,
+        request_hash=plan.request_hash,
+        due_at=due,
+        **{"consent_version": None, "changed_at": None, **hold},
+    )
+
+
+def _terms_at(versions: list[LicenseVersion], at: datetime) -> LicenseVersion | None:
+    """The newest activated terms in effect at `at`, whether or not their term has ended: an
+    amendment narrows what a late report may still book; the natural end of the term does not
+    (the reporting window bounds that)."""
+    for version in versions:
+        if effective_from(version, activated_at=version.activation.activated_at) <= at:
+            return version
+    return None
+
+
+def _lateness(delta: timedelta) -> str:
+    if delta >= timedelta(days=2):
+        return f"{delta.days} days"
+    hours = int(delta.total_seconds() // 3600)
+    return f"{hours} hour{'s' if hours != 1 else ''}"
 
 
 Key = tuple[int, date]  # (license id, period start)

@@ -64,6 +64,12 @@ def next_id(prefix: str = "ev") -> str:
     return f"{prefix}-{next(_ids)}"
 
 
+# The scenarios record uses months after they occur (NOW is long after USE_AT): their reporting
+# windows are the widest a license may have, so only the tests about late reports (which set
+# the license defaults, 72 hours and 45 days) see uses held for being late.
+WIDE_WINDOWS = {"producing_report_hours": 366 * 24, "reporting_window_days": 366}
+
+
 def terms(**overrides: Any) -> Terms:
     """Terms covering every kind but training, three channels, FR/DE/US, all of 2026."""
     base = Terms(
@@ -75,6 +81,7 @@ def terms(**overrides: Any) -> Terms:
         ends_at=END,
         rates=RATES,
         platform_fee_pct=Decimal("10"),
+        **WIDE_WINDOWS,
     )
     return replace(base, **overrides)
 

@@ -11,7 +11,7 @@ from ledger.errors import InvalidInput
 from ledger.models import ConsentVersion, RefusedAttempt
 from ledger.selectors.licensing import consent_history, consent_in_force
 from ledger.services.twins import consent_revoke, consent_update, twin_create
-from ledger.services.usage import asset_decide
+from ledger.services.usage import asset_decide, late_report_decide
 from ledger.vocabulary import CHANNELS, DEFAULT_CONSENTED_KINDS, UseKind
 from tests.factories import TalentFactory
 from tests.ledger.scenario import TWIN_CREATED, USE_AT, journal_state, scenario
@@ -228,7 +228,11 @@ def test_a_use_is_judged_by_the_consent_in_force_when_it_occurred(db):
     change = USE_AT + timedelta(days=1)
     consent_update(twin=s.twin, **consent_of(s.twin, allowed_channels=["print"]), now=change)
 
-    before_change = s.use(occurred_at=change - timedelta(seconds=1), channel="social")
+    before_change = s.use(
+        occurred_at=change - timedelta(seconds=1),
+        channel="social",
+        now=change - timedelta(milliseconds=1),
+    )
     after_change = s.use(occurred_at=change, channel="social")
 
     assert before_change.status == "accepted"
@@ -309,13 +313,21 @@ def test_after_revocation_new_generation_and_publication_are_refused(db):
     assert set(RefusedAttempt.objects.values_list("code", flat=True)) == {"consent_revoked"}
 
 
-def test_uses_that_occurred_before_the_revocation_are_still_accepted_when_reported_after(db):
+def test_a_generation_dated_before_the_revocation_but_reported_after_is_held_not_booked(db):
     s = scenario()
-    consent_revoke(twin=s.twin, now=REVOKED_AT)
+    revocation = consent_revoke(twin=s.twin, now=REVOKED_AT)
+    before = journal_state()
 
     late_report = s.use("generation", occurred_at=REVOKED_AT - timedelta(seconds=1))
 
-    assert late_report.status == "accepted"
+    assert late_report.status == "held"
+    report = late_report.late_report
+    assert (report.reason, report.consent_version_id, report.changed_at) == (
+        "consent_changed_since",
+        revocation.pk,
+        REVOKED_AT,
+    )
+    assert journal_state() == before
 
 
 @pytest.mark.parametrize("kind", ["impressions", "sale"])
@@ -389,7 +401,7 @@ def test_no_sell_off_for_an_asset_whose_publication_after_revocation_was_refused
     assert asset.first_published_at is None
 
 
-def test_a_publication_reported_late_but_dated_before_revocation_opens_the_sell_off(db):
+def test_a_publication_dated_before_revocation_opens_the_sell_off_once_the_talent_accepts(db):
     s = scenario()
     asset = s.asset(occurred_at=REVOKED_AT - timedelta(days=2))
     consent_revoke(twin=s.twin, now=REVOKED_AT)
@@ -397,11 +409,17 @@ def test_a_publication_reported_late_but_dated_before_revocation_opens_the_sell_
     publication = s.use(
         "publication", asset_ref=asset.asset_ref, occurred_at=REVOKED_AT - timedelta(days=1)
     )
+    refused_before = s.use(
+        "impressions", asset_ref=asset.asset_ref, occurred_at=REVOKED_AT + timedelta(days=1)
+    )
+    late_report_decide(report=publication.late_report, accept=True, party="talent", now=s.now)
     impressions = s.use(
         "impressions", asset_ref=asset.asset_ref, occurred_at=REVOKED_AT + timedelta(days=1)
     )
 
-    assert publication.status == impressions.status == "accepted"
+    assert publication.status == "held"
+    assert (refused_before.status, refused_before.error.code) == ("refused", "consent_revoked")
+    assert impressions.status == "accepted", impressions.error
 
 
 def test_sell_off_still_respects_the_rest_of_the_consent(db):
@@ -420,10 +438,15 @@ def test_sell_off_still_respects_the_rest_of_the_consent(db):
 
 
 def test_sell_off_applies_within_one_batch_too(db):
-    """A publication before the revocation and impressions after it, reported together."""
+    """A publication before a narrowing (impressions removed) and impressions after it,
+    reported together: the publication is still allowed, the impressions are in sell-off."""
     s = scenario()
     asset = s.asset(occurred_at=REVOKED_AT - timedelta(days=3))
-    consent_revoke(twin=s.twin, now=REVOKED_AT)
+    consent_update(
+        twin=s.twin,
+        **consent_of(s.twin, allowed_kinds=["generation", "publication", "sale"]),
+        now=REVOKED_AT,
+    )
 
     publication, impressions = s.batch(
         [

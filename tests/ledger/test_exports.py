@@ -24,7 +24,7 @@ from django.db.models import BigIntegerField, Q, Value
 from accounts.models import Brand, Talent
 from ledger.exports import invoice_pdf, period_csv, period_xlsx, statement_csv, statement_pdf
 from ledger.exports.common import PERIOD_LINE_HEADER, MajorUnits
-from ledger.models import CloseRun, DocumentLine, Invoice, Statement
+from ledger.models import CloseRun, DocumentLine, Invoice, Statement, UsageEvent
 from ledger.money import Money
 from ledger.periods import Period
 from ledger.services.closing import period_close_execute, period_close_request
@@ -135,7 +135,7 @@ def test_statement_csv_parses_and_its_lines_add_up_to_the_waterfall(closed):
     sections_seen = set()
     for statement in statements:
         text = "".join(statement_csv(statement))
-        header, figures, lines = _blocks(text)
+        header, figures, lines, entries = _blocks(text)
         assert header[0] == ["field", "value"]
         fields = dict(header[1:])
         assert fields["statement"] == statement.display_number
@@ -177,6 +177,27 @@ def test_statement_csv_parses_and_its_lines_add_up_to_the_waterfall(closed):
             - waterfall["withholding"]
         )
         assert waterfall["closing"] == waterfall["payable"] - waterfall["payout"]
+
+        # The uses behind the use lines, each with both times, add up to those lines.
+        assert entries[0][:2] == ["section", "license"] and "recorded_at" in entries[0]
+        uses = [dict(zip(entries[0], row, strict=True)) for row in entries[1:]]
+        for section in ("earnings", "adjustments"):
+            use_lines = [
+                r
+                for r in rows
+                if r["section"] == section
+                and r["transaction_kind"]
+                in (
+                    "usage",
+                    "reversal",
+                )
+                and r["kind"] in ("generation", "publication", "impressions", "sale", "training")
+            ]
+            assert sum(Decimal(u["amount"]) for u in uses if u["section"] == section) == sum(
+                Decimal(r["amount"]) for r in use_lines
+            )
+        for use in uses:
+            assert use["occurred_at"] and use["recorded_at"] and int(use["days_late"]) >= 0
     # The scenario reaches every section a statement has, so the sums above all mean something.
     assert {"earnings", "adjustments", "advance", "withholding"} <= sections_seen
 
@@ -186,11 +207,11 @@ def test_statement_csv_amounts_are_exact_major_units(closed):
     statement = Statement.objects.get(period_start=MARCH, talent=talent)
     assert statement.payout_minor > 0  # above the minimum, payouts enabled
     text = "".join(statement_csv(statement.pk))  # by id works too
-    _, figures, _ = _blocks(text)
+    _, figures, *_ = _blocks(text)
     for _, amount in figures[1:]:
         assert re.fullmatch(r"-?\d+\.\d{2}", amount)
     yen = Statement.objects.get(period_start=MARCH, talent=closed["yen"].talent)
-    _, figures, _ = _blocks("".join(statement_csv(yen)))
+    _, figures, *_ = _blocks("".join(statement_csv(yen)))
     assert dict(figures[1:])["earnings"] == _major(yen.earnings_minor, "JPY")
     assert "." not in dict(figures[1:])["earnings"]  # JPY has no minor unit
 
@@ -199,7 +220,8 @@ def test_statement_csv_reads_a_fixed_number_of_queries(closed, django_assert_max
     statement = Statement.objects.get(period_start=MARCH, talent=closed["represented"].talent)
     assert statement.lines.values("license_id").distinct().count() >= 1
     assert statement.lines.count() >= 5
-    with django_assert_max_num_queries(DOCUMENT_QUERIES):
+    # Two more for the uses behind the lines (the periods the close issued, then the entries).
+    with django_assert_max_num_queries(DOCUMENT_QUERIES + 2):
         lines = list(statement_csv(statement))
     assert len(lines) > statement.lines.count()
 
@@ -312,10 +334,10 @@ def test_period_csv_of_a_period_without_documents_is_its_header(closed):
 
 def test_period_xlsx_has_the_statements_invoices_and_lines(closed, django_assert_max_num_queries):
     buffer = io.BytesIO()
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(6):
         period_xlsx(MARCH, buffer)
     book = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))
-    assert book.sheetnames == ["Statements", "Invoices", "Lines"]
+    assert book.sheetnames == ["Statements", "Invoices", "Lines", "Uses"]
 
     statements = list(book["Statements"].iter_rows(values_only=True))
     header, body = statements[0], statements[1:]
@@ -345,6 +367,17 @@ def test_period_xlsx_has_the_statements_invoices_and_lines(closed, django_assert
     # A brand name that starts with "=" is text, not a formula.
     cells = [c for row in book["Lines"].iter_rows() for c in row if c.value == "=HYPERLINK(evil)"]
     assert cells and all(c.data_type == "s" for c in cells)
+
+    # Every use March's documents count, with both times; a late one is marked prior.
+    uses = list(book["Uses"].iter_rows(values_only=True))
+    rows = [dict(zip(uses[0], row, strict=True)) for row in uses[1:]]
+    covered = UsageEvent.objects.filter(transaction__coverage__period_start__lte=MARCH)
+    assert sorted(r["usage_event"] for r in rows) == sorted(covered.values_list("pk", flat=True))
+    for row in rows:
+        event = covered.get(pk=row["usage_event"])
+        assert row["recorded_at"] == event.recorded_at.astimezone(UTC).replace(tzinfo=None)
+        assert row["days_late"] == (event.recorded_at - event.occurred_at).days
+    assert {r["prior_period"] for r in rows} == {"yes", "no"}
 
 
 # -- amounts formatted by PostgreSQL in the streamed exports ---------------------------------------

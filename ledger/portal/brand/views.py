@@ -123,7 +123,12 @@ def license_request(request: HttpRequest) -> HttpResponse:
         form = LicenseRequestForm(
             brands=brands,
             twins=twins,
-            initial={"currency": brands[0].currency, "sell_off_days": 30},
+            initial={
+                "currency": brands[0].currency,
+                "sell_off_days": 30,
+                "producing_report_hours": 72,
+                "reporting_window_days": 45,
+            },
         )
     return render(
         request,

@@ -2,11 +2,17 @@
 
 from django.urls import path
 
-from ledger.portal import licensing_views
+from ledger.portal import late_reports, licensing_views
 
 from . import consent_views
 
 urlpatterns = [
+    path("late-reports/", late_reports.talent_late_reports, name="late-reports"),
+    path(
+        "late-reports/<int:report_id>/decide/",
+        late_reports.talent_late_report_decide,
+        name="late-report-decide",
+    ),
     path("consent/", consent_views.consent_list, name="consent"),
     path("consent/<int:twin_id>/", consent_views.consent_edit, name="consent-edit"),
     path("consent/<int:twin_id>/revoke/", consent_views.consent_revoke_view, name="consent-revoke"),
@@ -24,5 +30,6 @@ urlpatterns = [
 NAV: list[tuple[str, str]] = [
     ("Licenses", "talent:licenses"),
     ("Consent", "talent:consent"),
+    ("Late reports", "talent:late-reports"),
     ("Assets", "talent:assets"),
 ]
