@@ -115,53 +115,78 @@ class Volumes:
 
 
 def volumes_read(*, licenses: set[LicenseKey], brands: set[BrandKey]) -> Volumes:
-    """What the batch's keys have accepted so far (0 where no row yet). Read without a lock:
-    the CHECK constraints on the rows `volumes_add` writes are the guard."""
+    """What the batch's keys have accepted so far (0 where no row yet), in one query. Read
+    without a lock: the CHECK constraints on the rows `volumes_add` writes are the guard."""
     volumes = Volumes(licenses={key: [0, 0] for key in licenses}, brands=dict.fromkeys(brands, 0))
     with connection.cursor() as cursor:
-        for sql, keys in ((_LICENSE_READ, licenses), (_BRAND_READ, brands)):
-            if not keys:
-                continue
-            params = {"owners": [k[0] for k in keys], "periods": [k[1] for k in keys]}
-            cursor.execute(sql, params)
-            for owner, start, gross, units in cursor.fetchall():
-                if sql is _LICENSE_READ:
-                    volumes.licenses[(owner, start)] = [gross, units]
-                else:
-                    volumes.brands[(owner, start)] = gross
+        cursor.execute(_READ, _keys(licenses, brands))
+        for is_license, owner, start, gross, units in cursor.fetchall():
+            if is_license:
+                volumes.licenses[(owner, start)] = [gross, units]
+            else:
+                volumes.brands[(owner, start)] = gross
     return volumes
 
 
 def volumes_add(volumes: Volumes) -> None:
     """Add what the batch accepted, rows made where missing, in key order (no deadlocks between
-    batches); a total past a cap violates the rows' CHECK constraint and aborts the batch."""
+    batches), in one statement; a total past a cap violates the rows' CHECK constraint and
+    aborts the batch."""
+    if not volumes.added_licenses and not volumes.added_brands:
+        return
+    licenses = sorted(volumes.added_licenses.items())
+    brands = sorted(volumes.added_brands.items())
     with connection.cursor() as cursor:
-        for (license_id, start), (gross, units) in sorted(volumes.added_licenses.items()):
-            cursor.execute(_LICENSE_ADD, [license_id, start, gross, units])
-        for (brand_id, start), gross in sorted(volumes.added_brands.items()):
-            cursor.execute(_BRAND_ADD, [brand_id, start, gross])
+        cursor.execute(
+            _ADD,
+            {
+                "licenses": [license for (license, _), _ in licenses],
+                "license_periods": [start for (_, start), _ in licenses],
+                "license_gross": [gross for _, (gross, _) in licenses],
+                "license_units": [units for _, (_, units) in licenses],
+                "brands": [brand for (brand, _), _ in brands],
+                "brand_periods": [start for (_, start), _ in brands],
+                "brand_gross": [gross for _, gross in brands],
+            },
+        )
 
 
-_WANTED = "unnest(%(owners)s::bigint[], %(periods)s::date[]) AS w(owner_id, period_start)"
-_LICENSE_READ = f"""
-SELECT c.license_id, c.period_start, c.gross_minor, c.quantity
-FROM ledger_tiercounter c JOIN {_WANTED} ON w.owner_id = c.license_id
- AND w.period_start = c.period_start
+def _keys(licenses: set[LicenseKey], brands: set[BrandKey]) -> dict[str, list]:
+    return {
+        "licenses": [k[0] for k in licenses],
+        "license_periods": [k[1] for k in licenses],
+        "brands": [k[0] for k in brands],
+        "brand_periods": [k[1] for k in brands],
+    }
+
+
+_READ = """
+SELECT true, c.license_id, c.period_start, c.gross_minor, c.quantity
+FROM ledger_tiercounter c
+JOIN unnest(%(licenses)s::bigint[], %(license_periods)s::date[]) AS w(owner_id, period_start)
+  ON w.owner_id = c.license_id AND w.period_start = c.period_start
+UNION ALL
+SELECT false, v.brand_id, v.period_start, v.gross_minor, 0
+FROM ledger_brandperiodvolume v
+JOIN unnest(%(brands)s::bigint[], %(brand_periods)s::date[]) AS w(owner_id, period_start)
+  ON w.owner_id = v.brand_id AND w.period_start = v.period_start
 """
-_BRAND_READ = f"""
-SELECT v.brand_id, v.period_start, v.gross_minor, 0
-FROM ledger_brandperiodvolume v JOIN {_WANTED} ON w.owner_id = v.brand_id
- AND w.period_start = v.period_start
-"""
-_LICENSE_ADD = """
-INSERT INTO ledger_tiercounter (license_id, period_start, units, gross_minor, quantity)
-VALUES (%s, %s, 0, %s, %s)
-ON CONFLICT (license_id, period_start) DO UPDATE SET
-    gross_minor = ledger_tiercounter.gross_minor + EXCLUDED.gross_minor,
-    quantity = ledger_tiercounter.quantity + EXCLUDED.quantity
-"""
-_BRAND_ADD = """
-INSERT INTO ledger_brandperiodvolume (brand_id, period_start, gross_minor) VALUES (%s, %s, %s)
+_ADD = """
+WITH licenses AS (
+    INSERT INTO ledger_tiercounter (license_id, period_start, units, gross_minor, quantity)
+    SELECT license_id, period_start, 0, gross, units
+    FROM unnest(%(licenses)s::bigint[], %(license_periods)s::date[], %(license_gross)s::bigint[],
+                %(license_units)s::bigint[]) AS a(license_id, period_start, gross, units)
+    ORDER BY license_id, period_start
+    ON CONFLICT (license_id, period_start) DO UPDATE SET
+        gross_minor = ledger_tiercounter.gross_minor + EXCLUDED.gross_minor,
+        quantity = ledger_tiercounter.quantity + EXCLUDED.quantity
+)
+INSERT INTO ledger_brandperiodvolume (brand_id, period_start, gross_minor)
+SELECT brand_id, period_start, gross
+FROM unnest(%(brands)s::bigint[], %(brand_periods)s::date[], %(brand_gross)s::bigint[])
+    AS a(brand_id, period_start, gross)
+ORDER BY brand_id, period_start
 ON CONFLICT (brand_id, period_start) DO UPDATE SET
     gross_minor = ledger_brandperiodvolume.gross_minor + EXCLUDED.gross_minor
 """

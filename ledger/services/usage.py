@@ -380,7 +380,14 @@ def _record(
 
     if plans:
         increments, volumes = _rate(plans)
-        plans = _without_refused(plans, outcomes)
+        kept = _without_refused(plans, outcomes)
+        if len(kept) < len(plans):  # a refused publication publishes nothing
+            published = {}
+            for plan in kept:
+                if plan.item.kind == UseKind.PUBLICATION:
+                    at = published.get(plan.item.asset_ref, plan.item.occurred_at)
+                    published[plan.item.asset_ref] = min(at, plan.item.occurred_at)
+        plans = kept
     if plans:
         _write(brand, plans, assets, published, outcomes, now)
         # Last, so the row lock these updates take is held only until the commit just after.
