@@ -29,6 +29,11 @@ TERRITORY_RE = re.compile(r"^[A-Z]{2}$")
 
 INVALID_TYPE = "invalid_type"
 
+# A key or reference made of whitespace only names nothing: refused like an empty one. Searched,
+# not matched, as JSON Schema's `pattern` is, so the schema states exactly this rule.
+NOT_BLANK_RE = re.compile(r"\S")
+NOT_BLANK = RegexValidator(NOT_BLANK_RE, "This field may not be blank.", code="blank")
+
 
 def _error(message: str, code: str) -> ErrorDetail:
     return ErrorDetail(message, code=code)
