@@ -36,6 +36,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: past capacity a request is shed before anything else spends time on it.
+    "ledger.api.overload.LoadSheddingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -47,6 +49,14 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Load shedding (ledger.api.overload), per server process: requests running at once, requests
+# allowed to wait for one of those slots, and how long they may wait before a 503. 0 slots: off
+# (development and tests, one request at a time). Production sets them (config/gunicorn.py runs
+# gthread workers with more threads than slots + waiters).
+LOAD_SHED_SLOTS = env.int("LOAD_SHED_SLOTS", default=0)
+LOAD_SHED_MAX_WAITERS = env.int("LOAD_SHED_MAX_WAITERS", default=4)
+LOAD_SHED_MAX_WAIT_MS = env.int("LOAD_SHED_MAX_WAIT_MS", default=500)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
