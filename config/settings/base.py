@@ -166,6 +166,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ledger.api.schema.error_codes_hook",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "UseKindEnum": "ledger.vocabulary.UseKind",
         "AssetApprovalEnum": "ledger.api.serializers.ASSET_APPROVALS",

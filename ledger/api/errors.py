@@ -190,13 +190,17 @@ ERROR_MEANINGS = {
     404: "Does not exist, or is not visible to the caller's party.",
     409: "Conflicts with the current state (e.g. `idempotency_conflict`, `already_decided`).",
     422: "Well-formed, but refused by the license, the consent or the rules (a stable `code`).",
+    413: "The body is larger than the server accepts (`payload_too_large`).",
     429: "Too many requests (`throttled`); retry after the Retry-After header's seconds.",
+    503: "The server is at capacity (`overloaded`) or a dependency is down; retry after the "
+    "Retry-After header's seconds.",
 }
 
 
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
-    """Error responses for extend_schema; 401 and 429 apply everywhere and are always added."""
-    wanted = sorted({401, 429, *statuses})
+    """Error responses for extend_schema; 401, 429 and 503 (load shedding) apply everywhere and
+    are always added."""
+    wanted = sorted({401, 429, 503, *statuses})
     return {
         status: OpenApiResponse(response=ErrorSerializer, description=ERROR_MEANINGS[status])
         for status in wanted

@@ -411,7 +411,7 @@ class UsageEventListCreateApi(APIView):
         responses={
             201: OpenApiResponse(UsageEventOutput, description="Accepted and rated."),
             200: OpenApiResponse(UsageEventOutput, description="A replay: the first result."),
-            **error_responses(400, 403, 404, 409, 422),
+            **error_responses(400, 403, 404, 409, 413, 422),
         },
         examples=[OpenApiExample("generation", value=SINGLE_EXAMPLE, request_only=True)],
     )
@@ -457,7 +457,7 @@ class UsageEventBatchApi(APIView):
         "twice (duplicate_external_id, field events[i].external_id), or any event that does not "
         "parse (field events[i].<field>).",
         request=InputSerializer,
-        responses={200: OutputSerializer, **error_responses(400, 403)},
+        responses={200: OutputSerializer, **error_responses(400, 403, 413)},
         examples=[
             OpenApiExample("two events", value={"events": [SINGLE_EXAMPLE]}, request_only=True)
         ],
