@@ -184,6 +184,7 @@ def bench_ingest(
             "requests": batch["requests"],
             "batch_size": BATCH_SIZE,
             "clients": concurrency,
+            "shed_retries": batch["shed_retries"],
             "licenses": len(scenario.licenses),
             "server": server.shape,
         }

@@ -36,9 +36,10 @@ WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 KEEPALIVE = int(os.environ.get("BENCH_KEEPALIVE", "0"))
 LOAD_SHED = {
-    "LOAD_SHED_SLOTS": os.environ.get("LOAD_SHED_SLOTS", "2"),
-    "LOAD_SHED_MAX_WAITERS": os.environ.get("LOAD_SHED_MAX_WAITERS", "3"),
-    "LOAD_SHED_MAX_WAIT_MS": os.environ.get("LOAD_SHED_MAX_WAIT_MS", "500"),
+    # One request running per worker: the 4 sync workers' concurrency, which was the best here.
+    "LOAD_SHED_SLOTS": os.environ.get("LOAD_SHED_SLOTS", "1"),
+    "LOAD_SHED_MAX_WAITERS": os.environ.get("LOAD_SHED_MAX_WAITERS", "2"),
+    "LOAD_SHED_MAX_WAIT_MS": os.environ.get("LOAD_SHED_MAX_WAIT_MS", "250"),
 }
 
 
