@@ -30,7 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # request's connection is accepted by whichever worker gets to it first, so no worker is stuck
 # with more kept-alive clients than the others. BENCH_WORKERS / BENCH_WORKER_CLASS /
 # BENCH_THREADS / BENCH_KEEPALIVE and LOAD_SHED_SLOTS / LOAD_SHED_MAX_WAITERS /
-# LOAD_SHED_MAX_WAIT_MS override.
+# LOAD_SHED_MAX_WAIT_MS override. Measured on this box under load from other jobs (load average
+# 9-14, so capacity was ~30 single POSTs/s), single POSTs at 60/s for 15 s: 4 sync workers with
+# no shedding answered p50 18 s / p99 25 s and dropped 221 of 900; this shape shed 48% (503 in
+# p99 0.55 s) and served the rest at p50 0.21 s / p99 0.78 s.
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
