@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: test run lint fmt install bench
+.PHONY: test run lint fmt install bench fuzz
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3)." >&2; exit 1; }
@@ -38,6 +38,14 @@ test: $(STAMP)
 # web server on http://127.0.0.1:8000/admin/. Ctrl-C stops everything it started.
 run: $(STAMP)
 	$(BIN)/python -m scripts.run
+
+# API fuzzing from our OpenAPI schema (schemathesis), longer than the few examples per operation
+# that `make test` runs: FUZZ_EXAMPLES per operation (default 200), FUZZ_RANDOM=1 for new cases
+# each run (make test's are fixed). On the test database (DATABASE_URL / TEST_DATABASE_NAME).
+FUZZ_EXAMPLES ?= 200
+
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -p no:randomly tests/api/test_schema_fuzz.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

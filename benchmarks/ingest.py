@@ -39,6 +39,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
+def _p50(values: list[float]) -> float | None:
+    return round(percentile(values, 50), 1) if values else None
+
+
+def _p99(values: list[float]) -> float | None:
+    return round(percentile(values, 99), 1) if values else None
+
+
 def api_missing() -> str | None:
     """Why the ingest benchmark cannot run yet, or None when the API and key service exist."""
     from django.urls import Resolver404, resolve
@@ -176,6 +184,7 @@ def bench_ingest(
             "requests": batch["requests"],
             "batch_size": BATCH_SIZE,
             "clients": concurrency,
+            "shed_retries": batch["shed_retries"],
             "licenses": len(scenario.licenses),
             "server": server.shape,
         }
@@ -213,6 +222,13 @@ def bench_ingest(
             "answered": single["answered"],
             "dropped": single["dropped"],
             "max_ms": round(max(latencies), 1) if latencies else None,
+            # Past capacity the server sheds (503 + Retry-After) so that what it serves stays
+            # fast: the fraction shed, how fast a shed answer came, and the served ones' tail.
+            "shed": single["shed"],
+            "shed_fraction": round(single["shed"] / single["requests"], 3),
+            "shed_p99_ms": _p99(single["shed_latencies_ms"]),
+            "served_p50_ms": _p50(single["served_latencies_ms"]),
+            "served_p99_ms": _p99(single["served_latencies_ms"]),
             "server": server.shape,
         }
 

@@ -21,13 +21,29 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# 2 cores shared by the server, PostgreSQL and the load generator. Compared on this machine
-# (30,000 events in batches, single POSTs at 30/s): 4 sync workers did at least as well as 3 sync
-# workers or 2 gthread workers x 2 threads on both, and no GIL is shared between requests.
-# BENCH_WORKERS / BENCH_WORKER_CLASS=gthread / BENCH_THREADS override.
+# 2 cores shared by the server, PostgreSQL and the load generator. 4 sync workers did at least as
+# well as 3 sync workers or 2 gthread workers x 2 threads (30,000 events in batches, single POSTs
+# at 30/s), but a sync worker leaves the excess of an overload waiting in the listen backlog,
+# unseen (18 s at 200 req/s). So: 4 gthread workers, each running at most LOAD_SHED_SLOTS
+# requests at once (ledger.api.overload), with spare threads that answer the excess 503 at once,
+# as config/gunicorn.py runs production. Keep-alive off, as the sync workers had it: each
+# request's connection is accepted by whichever worker gets to it first, so no worker is stuck
+# with more kept-alive clients than the others. BENCH_WORKERS / BENCH_WORKER_CLASS /
+# BENCH_THREADS / BENCH_KEEPALIVE and LOAD_SHED_SLOTS / LOAD_SHED_MAX_WAITERS /
+# LOAD_SHED_MAX_WAIT_MS override. Measured on this box under load from other jobs (load average
+# 9-14, so capacity was ~30 single POSTs/s), single POSTs at 60/s for 15 s: 4 sync workers with
+# no shedding answered p50 18 s / p99 25 s and dropped 221 of 900; this shape shed 48% (503 in
+# p99 0.55 s) and served the rest at p50 0.21 s / p99 0.78 s.
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
-WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "sync")
-THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
+THREADS = int(os.environ.get("BENCH_THREADS", "8"))
+KEEPALIVE = int(os.environ.get("BENCH_KEEPALIVE", "0"))
+LOAD_SHED = {
+    # One request running per worker: the 4 sync workers' concurrency, which was the best here.
+    "LOAD_SHED_SLOTS": os.environ.get("LOAD_SHED_SLOTS", "1"),
+    "LOAD_SHED_MAX_WAITERS": os.environ.get("LOAD_SHED_MAX_WAITERS", "2"),
+    "LOAD_SHED_MAX_WAIT_MS": os.environ.get("LOAD_SHED_MAX_WAIT_MS", "250"),
+}
 
 
 @dataclass(frozen=True)
@@ -39,7 +55,13 @@ class Server:
     @property
     def shape(self) -> str:
         threads = f" x {THREADS} threads" if WORKER_CLASS == "gthread" else ""
-        return f"gunicorn {WORKER_CLASS}, {WORKERS} workers{threads}"
+        shed = (
+            f", shedding past {LOAD_SHED['LOAD_SHED_SLOTS']} running + "
+            f"{LOAD_SHED['LOAD_SHED_MAX_WAITERS']} waiting <= {LOAD_SHED['LOAD_SHED_MAX_WAIT_MS']} ms"
+            if int(LOAD_SHED["LOAD_SHED_SLOTS"]) > 0
+            else ""
+        )
+        return f"gunicorn {WORKER_CLASS}, {WORKERS} workers{threads}{shed}"
 
     @property
     def description(self) -> str:
@@ -91,6 +113,7 @@ def gunicorn(*, database_name: str, extra_env: dict[str, str] | None = None) -> 
         "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
         "BENCH_DATABASE_NAME": database_name,
         "PYTHONUNBUFFERED": "1",
+        **LOAD_SHED,
         **(extra_env or {}),
     }
     command = [
@@ -110,7 +133,7 @@ def gunicorn(*, database_name: str, extra_env: dict[str, str] | None = None) -> 
         "--backlog",
         "2048",
         "--keep-alive",
-        "30",
+        str(KEEPALIVE),
         "--timeout",
         "120",
         "--log-level",

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: past capacity a request is shed before anything else spends time on it.
+    "ledger.api.overload.LoadSheddingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -47,6 +49,14 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Load shedding (ledger.api.overload), per server process: requests running at once, requests
+# allowed to wait for one of those slots, and how long they may wait before a 503. 0 slots: off
+# (development and tests, one request at a time). Production sets them (config/gunicorn.py runs
+# gthread workers with more threads than slots + waiters).
+LOAD_SHED_SLOTS = env.int("LOAD_SHED_SLOTS", default=0)
+LOAD_SHED_MAX_WAITERS = env.int("LOAD_SHED_MAX_WAITERS", default=4)
+LOAD_SHED_MAX_WAIT_MS = env.int("LOAD_SHED_MAX_WAIT_MS", default=500)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -84,6 +94,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Under /api/ a CSRF failure answers in the API's error shape (ledger.api.errors).
+CSRF_FAILURE_VIEW = "ledger.api.errors.csrf_failure"
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:login"
@@ -135,7 +147,7 @@ REST_FRAMEWORK = {
         "ledger.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["ledger.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "ledger.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "ledger.api.errors.exception_handler",
@@ -160,6 +172,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ledger.api.schema.error_codes_hook",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "UseKindEnum": "ledger.vocabulary.UseKind",
         "AssetApprovalEnum": "ledger.api.serializers.ASSET_APPROVALS",

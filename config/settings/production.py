@@ -15,6 +15,9 @@ if not env("DATABASE_URL", default=""):
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 # Throttle counters must be shared by every web process: CACHE_URL (ledger/checks.py).
 LEDGER_SHARED_CACHE_REQUIRED = True
+
+# Load shedding on (see config/gunicorn.py for the matching worker threads).
+LOAD_SHED_SLOTS = env.int("LOAD_SHED_SLOTS", default=2)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
@@ -41,6 +43,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DomainError):
         set_rollback()
         return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(_too_large_body(), status=413)
     if isinstance(exc, DjangoValidationError):
         set_rollback()
         field, code, detail = _django_first_error(exc)
@@ -113,8 +117,38 @@ def _text(error: DjangoValidationError) -> str:
     return str(error.message % error.params if error.params else error.message)
 
 
-# Django-level handlers (config.urls): URLs that match no view, and crashes, still answer in the
-# API's shape under /api/; elsewhere Django's pages are kept.
+def _too_large_body() -> dict[str, str]:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return error_body("payload_too_large", f"The request body exceeds {limit} bytes.")
+
+
+# Django-level handlers (config.urls): URLs that match no view, bad requests (a body over
+# DATA_UPLOAD_MAX_MEMORY_SIZE outside a DRF view, a disallowed host...) and crashes still answer
+# in the API's shape under /api/; elsewhere Django's pages are kept.
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        if isinstance(exception, RequestDataTooBig):
+            return JsonResponse(_too_large_body(), status=413)
+        return JsonResponse(error_body("bad_request", "Bad request."), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(error_body("permission_denied", "Not allowed."), status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: DRF enforces CSRF on its own session-authenticated views, so this is
+    reached under /api/ only by non-DRF views; it keeps the API's shape there too."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(error_body("csrf_failed", "CSRF check failed."), status=403)
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason)
+
+
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
         return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
@@ -125,6 +159,17 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
         return JsonResponse(error_body("server_error", "Internal error."), status=500)
     return defaults.server_error(request)
+
+
+class JSONErrorsMixin:
+    """For API views that render something other than JSON (the schema as YAML, the docs page as
+    HTML, a PDF): their errors are still rendered as the JSON error shape."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
 
 
 # OpenAPI: the error body and the meaning of each status.
@@ -145,13 +190,17 @@ ERROR_MEANINGS = {
     404: "Does not exist, or is not visible to the caller's party.",
     409: "Conflicts with the current state (e.g. `idempotency_conflict`, `already_decided`).",
     422: "Well-formed, but refused by the license, the consent or the rules (a stable `code`).",
+    413: "The body is larger than the server accepts (`payload_too_large`).",
     429: "Too many requests (`throttled`); retry after the Retry-After header's seconds.",
+    503: "The server is at capacity (`overloaded`) or a dependency is down; retry after the "
+    "Retry-After header's seconds.",
 }
 
 
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
-    """Error responses for extend_schema; 401 and 429 apply everywhere and are always added."""
-    wanted = sorted({401, 429, *statuses})
+    """Error responses for extend_schema; 401, 429 and 503 (load shedding) apply everywhere and
+    are always added."""
+    wanted = sorted({401, 429, 503, *statuses})
     return {
         status: OpenApiResponse(response=ErrorSerializer, description=ERROR_MEANINGS[status])
         for status in wanted

@@ -29,6 +29,14 @@ TERRITORY_RE = re.compile(r"^[A-Z]{2}$")
 
 INVALID_TYPE = "invalid_type"
 
+# A period label as ledger.periods.Period.parse takes it: YYYY-MM from 2000 on.
+PERIOD_PATTERN = r"^([2-9][0-9]{3})-(0[1-9]|1[0-2])$"
+
+# A key or reference made of whitespace only names nothing: refused like an empty one. Searched,
+# not matched, as JSON Schema's `pattern` is, so the schema states exactly this rule.
+NOT_BLANK_RE = re.compile(r"\S")
+NOT_BLANK = RegexValidator(NOT_BLANK_RE, "This field may not be blank.", code="blank")
+
 
 def _error(message: str, code: str) -> ErrorDetail:
     return ErrorDetail(message, code=code)
@@ -241,3 +249,30 @@ class QueryIdField(serializers.IntegerField):
         if not isinstance(data, str) or not data.isascii() or not data.isdigit() or len(data) > 19:
             self.fail("invalid")
         return int(data)
+
+
+class PeriodField(StrictCharField):
+    """A period label, YYYY-MM (checked by Period.parse: 400 invalid_period)."""
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("help_text", "YYYY-MM, e.g. 2026-11.")
+        super().__init__(**kwargs)
+        self.validators.append(
+            RegexValidator(
+                re.compile(PERIOD_PATTERN), "Use YYYY-MM, e.g. 2026-11.", code="invalid_period"
+            )
+        )
+
+
+def _currency_schema() -> dict[str, Any]:
+    from ledger.money import CURRENCY_EXPONENTS
+
+    return {"type": "string", "enum": sorted(CURRENCY_EXPONENTS), "example": "EUR"}
+
+
+class CurrencyCodeField(StrictCharField):
+    """An ISO 4217 code of ledger.money's table; the schema lists them, the service decides
+    (400 unknown_currency)."""
+
+
+extend_schema_field(_currency_schema())(CurrencyCodeField)

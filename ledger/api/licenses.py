@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from ledger.api.errors import ERROR_MEANINGS, ErrorSerializer, error_responses
 from ledger.api.fields import (
     AwareDateTimeField,
+    CurrencyCodeField,
     DecimalStringField,
     IdField,
     JSONObjectField,
@@ -119,7 +120,7 @@ class LicenseListCreateApi(APIView):
 
     class InputSerializer(StrictSerializer):
         twin = IdField()
-        currency = StrictCharField(min_length=1, max_length=16, help_text="ISO 4217, e.g. EUR.")
+        currency = CurrencyCodeField(min_length=1, max_length=16, help_text="ISO 4217, e.g. EUR.")
         terms = TermsInput()
         brand = IdField(
             required=False,

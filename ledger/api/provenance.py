@@ -34,8 +34,18 @@ class ProvenanceRecordOutput(serializers.Serializer):
 
 class ProvenanceApi(APIView):
     class FilterSerializer(StrictSerializer):
-        content_credential = StrictCharField(required=False, min_length=1, max_length=200)
-        asset_ref = StrictCharField(required=False, min_length=1, max_length=200)
+        content_credential = StrictCharField(
+            required=False,
+            min_length=1,
+            max_length=200,
+            help_text="Exactly one of content_credential and asset_ref (400 required otherwise).",
+        )
+        asset_ref = StrictCharField(
+            required=False,
+            min_length=1,
+            max_length=200,
+            help_text="Exactly one of content_credential and asset_ref (400 required otherwise).",
+        )
 
         def validate(self, data):
             if len(data) != 1:
@@ -60,7 +70,9 @@ class ProvenanceApi(APIView):
         description="Find assets by `content_credential` (watermark / C2PA manifest id recorded "
         "at generation) or by `asset_ref`, with the license they were made under and their "
         "uses. A brand sees only its own assets; a talent only its twins'; an agency its "
-        "talents'; finance all. Nothing visible: an empty list.",
+        "talents'; finance all. Nothing visible: an empty list. The two parameters are "
+        "mutually exclusive and one is required: both or neither is a 400 `required` (field "
+        "content_credential).",
         parameters=[FilterSerializer],
         responses={200: OutputSerializer, **error_responses(400)},
     )

@@ -49,3 +49,25 @@ class AutoSchema(openapi.AutoSchema):
         if len(parts) >= 2:
             name = parts[-2].removesuffix("Api") + name
         return name
+
+
+def error_codes_hook(result, generator, request, public):
+    """POSTPROCESSING_HOOKS: every error code the API answers, from ledger.api.error_codes,
+    on the Error component (`x-error-codes`) and as a table in the API description."""
+    from ledger.api.error_codes import ERROR_CODES, error_codes_table
+
+    error = result.get("components", {}).get("schemas", {}).get("Error")
+    if error is not None:
+        error["x-error-codes"] = [
+            {"code": code, "status": status, "meaning": meaning}
+            for code, (status, meaning) in sorted(ERROR_CODES.items())
+        ]
+        error["properties"]["code"]["description"] = (
+            "Stable, machine-readable reason; every code and its meaning is listed in "
+            "x-error-codes and in the API description. New codes may be added."
+        )
+    info = result.setdefault("info", {})
+    info["description"] = (
+        info.get("description", "") + "\n\n## Error codes\n\n" + error_codes_table()
+    )
+    return result

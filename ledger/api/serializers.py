@@ -53,6 +53,46 @@ class JSONOutField(serializers.JSONField):
     pass
 
 
+_RATING_LINE = {
+    "type": "object",
+    "description": "One priced part of the use; `amount_minor` is what it adds to the gross.",
+    "required": ["rate", "amount_minor"],
+    "properties": {
+        "rate": {
+            "type": "string",
+            "enum": ["per_asset", "per_publication", "cpm", "revenue_share"],
+        },
+        "amount_minor": {"type": "integer"},
+        "tier": {"type": "integer", "description": "per_asset: the tier, from 1."},
+        "units": {"type": "integer"},
+        "unit_minor": {"type": "integer"},
+        "channel": {"type": "string"},
+        "impressions": {"type": "integer", "description": "cpm: the impressions priced."},
+        "cpm_minor": {"type": "integer"},
+        "sale_amount_minor": {"type": "integer"},
+        "pct": {"type": "string", "format": "decimal", "description": "revenue_share: percent."},
+    },
+}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "How the gross was priced: the lines sum to gross_minor (none when the "
+        "use is covered by a flat fee or unpriced).",
+        "required": ["lines"],
+        "properties": {
+            "lines": {"type": "array", "items": _RATING_LINE},
+            "license_version": {"type": "integer"},
+            "agency_commission_pct": {"type": "string", "format": "decimal"},
+            "platform_fee_pct": {"type": "string", "format": "decimal"},
+        },
+    }
+)
+class UsageRatingField(serializers.JSONField):
+    pass
+
+
 class UsageEventOutput(serializers.Serializer):
     id = serializers.IntegerField()
     external_id = serializers.CharField()
@@ -71,7 +111,7 @@ class UsageEventOutput(serializers.Serializer):
     context_tags = serializers.ListField(child=serializers.CharField())
     currency = serializers.CharField(help_text="ISO 4217 code of the license.")
     gross_minor = serializers.IntegerField(help_text="Rated gross, in minor units.")
-    rating = JSONOutField(help_text="How the gross was priced, line by line.")
+    rating = UsageRatingField(help_text="How the gross was priced, line by line.")
     transaction_id = serializers.IntegerField(
         allow_null=True, help_text="The journal transaction; null when priced at zero."
     )

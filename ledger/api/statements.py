@@ -6,14 +6,14 @@ import tempfile
 
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ledger.api.errors import error_responses
-from ledger.api.fields import QueryIdField, StrictCharField
+from ledger.api.fields import PERIOD_PATTERN, PeriodField, QueryIdField
 from ledger.api.pagination import PageQuery, paginated_response
 from ledger.api.permissions import IsFinance, person, viewer, visible_or_404
 from ledger.api.serializers import JSONOutField, iso, page_of
@@ -190,7 +190,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class DocumentQuery(PageQuery):
-    period = StrictCharField(required=False, help_text="YYYY-MM")
+    period = PeriodField(required=False)
     talent = QueryIdField(required=False)
     agency = QueryIdField(required=False)
     brand = QueryIdField(required=False)
@@ -304,11 +304,21 @@ class InvoiceLineEntriesApi(APIView):
         return Response(EntryOutput(line_entries(line), many=True).data)
 
 
+PERIOD_PARAMETER = OpenApiParameter(
+    "period",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    pattern=PERIOD_PATTERN,
+    description="YYYY-MM, e.g. 2026-11 (400 invalid_period otherwise).",
+)
+
+
 class PeriodCloseApi(APIView):
     permission_classes = [IsAuthenticated, IsFinance]
 
     @extend_schema(
         operation_id="periods_close_retrieve",
+        parameters=[PERIOD_PARAMETER],
         summary="The close of a period and its progress (finance)",
         responses={200: CloseRunOutput, **error_responses(400, 403, 404)},
     )
@@ -320,6 +330,7 @@ class PeriodCloseApi(APIView):
 
     @extend_schema(
         operation_id="periods_close",
+        parameters=[PERIOD_PARAMETER],
         summary="Close a period (finance): statements and invoices, exactly once",
         description="Starts the close in the background and returns its run (202); asking again "
         "returns the same run with its progress. 409 period_not_ended before the period's end.",
@@ -401,11 +412,17 @@ class PeriodExportApi(APIView):
         operation_id="periods_export",
         summary="All statements and invoices of a period with their lines (finance)",
         description="`.../export/csv/` streams; `.../export/xlsx/` is a workbook with Statements, "
-        "Invoices and Lines sheets.",
+        "Invoices and Lines sheets. Any other format: 404 not_found.",
+        parameters=[
+            PERIOD_PARAMETER,
+            OpenApiParameter(
+                "file_type", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["csv", "xlsx"]
+            ),
+        ],
         responses={
             (200, "text/csv"): OpenApiTypes.STR,
             (200, XLSX): OpenApiTypes.BINARY,
-            **error_responses(400, 403),
+            **error_responses(400, 403, 404),
         },
     )
     def get(self, request, period: str, file_type: str):

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from ledger.api.errors import ErrorSerializer, error_body, error_responses
 from ledger.api.fields import (
     MAX_ID,
+    NOT_BLANK,
     SLUG_RE,
     TERRITORY_RE,
     AwareDateTimeField,
@@ -64,12 +65,18 @@ MAX_CONTEXT_TAGS = 50
 
 class UsageEventInput(StrictSerializer):
     external_id = StrictCharField(
-        min_length=1, max_length=200, help_text="Your idempotency key, unique per brand."
+        min_length=1,
+        max_length=200,
+        validators=[NOT_BLANK],
+        help_text="Your idempotency key, unique per brand; not only whitespace.",
     )
     license = IdField(help_text="Id of one of your licenses.")
     kind = StrictChoiceField(choices=UseKind.choices)
     asset_ref = StrictCharField(
-        min_length=1, max_length=200, help_text="Your asset id; a new one for a generation."
+        min_length=1,
+        max_length=200,
+        validators=[NOT_BLANK],
+        help_text="Your asset id; a new one for a generation; not only whitespace.",
     )
     content_credential = StrictCharField(
         max_length=200,
@@ -174,11 +181,14 @@ def _text(
     max_length: int,
     blank: bool = False,
     pattern: re.Pattern[str] | None = None,
+    spaces: bool = True,
 ) -> str:
     if value == "" and not blank:
         raise _Invalid(path, "blank", "This field may not be blank.")
     if not isinstance(value, str):
         raise _Invalid(path, "invalid_type", "Expected a string.")
+    if not spaces and value.isspace():  # what NOT_BLANK refuses, at C speed
+        raise _Invalid(path, "blank", "This field may not be blank.")
     if len(value) > max_length:
         raise _Invalid(
             path, "max_length", f"Ensure this field has no more than {max_length} characters."
@@ -228,7 +238,9 @@ def _parse_event(data: Any) -> dict[str, Any]:
 
 def _parse_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    out["external_id"] = _text(_required(data, "external_id"), ("external_id",), max_length=200)
+    out["external_id"] = _text(
+        _required(data, "external_id"), ("external_id",), max_length=200, spaces=False
+    )
 
     license = _required(data, "license")
     if type(license) is not int:
@@ -250,7 +262,9 @@ def _parse_fields(data: Mapping[str, Any]) -> dict[str, Any]:
         raise _Invalid(("kind",), "invalid_choice", f"{kind!r} is not a valid choice.")
     out["kind"] = kind
 
-    out["asset_ref"] = _text(_required(data, "asset_ref"), ("asset_ref",), max_length=200)
+    out["asset_ref"] = _text(
+        _required(data, "asset_ref"), ("asset_ref",), max_length=200, spaces=False
+    )
 
     credential = data.get("content_credential")
     if credential is not None:
@@ -305,16 +319,25 @@ _OCCURRED_AT = AwareDateTimeField()
 
 
 class EventListField(StrictListField):
-    """At most MAX_BATCH events (counted before any is parsed), external_ids unique; the first
+    """1 to MAX_BATCH events (counted before any is parsed), external_ids unique; the first
     bad event is reported as events[i].<field>."""
 
     default_error_messages = {
         "batch_too_large": f"A batch holds at most {MAX_BATCH} events.",
+        "batch_empty": "A batch holds at least one event.",
     }
+
+    def __init__(self, **kwargs: Any):
+        # Declared for the schema (minItems / maxItems); enforced below with our own codes.
+        kwargs.setdefault("min_length", 1)
+        kwargs.setdefault("max_length", MAX_BATCH)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> list[dict[str, Any]]:
         if not isinstance(data, list):
             self.fail("invalid_type")
+        if not data:
+            self.fail("batch_empty")
         if len(data) > MAX_BATCH:
             self.fail("batch_too_large")
         events = []
@@ -404,7 +427,7 @@ class UsageEventListCreateApi(APIView):
             202: OpenApiResponse(
                 LateReportOutput, description="Held as a late report for the talent to decide."
             ),
-            **error_responses(400, 403, 404, 409, 422),
+            **error_responses(400, 403, 404, 409, 413, 422),
         },
         examples=[OpenApiExample("generation", value=SINGLE_EXAMPLE, request_only=True)],
     )
@@ -456,7 +479,7 @@ class UsageEventBatchApi(APIView):
         "twice (duplicate_external_id, field events[i].external_id), or any event that does not "
         "parse (field events[i].<field>).",
         request=InputSerializer,
-        responses={200: OutputSerializer, **error_responses(400, 403)},
+        responses={200: OutputSerializer, **error_responses(400, 403, 413)},
         examples=[
             OpenApiExample("two events", value={"events": [SINGLE_EXAMPLE]}, request_only=True)
         ],

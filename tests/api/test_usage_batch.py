@@ -126,10 +126,11 @@ def test_malformed_json_is_400(world, brand_a):
     assert_error(response, 400, "malformed_json")
 
 
-def test_an_empty_batch_is_answered_with_no_results(world, brand_a):
-    response = post_json(brand_a, URL, {"events": []})
-    assert response.status_code == 200
-    assert response.json() == {"results": []}
+def test_an_empty_batch_is_400_batch_empty(world, brand_a):
+    # The schema says 1 to 1,000 events; an empty batch is a client bug, not a no-op.
+    before = snapshot()
+    assert_error(post_json(brand_a, URL, {"events": []}), 400, "batch_empty", "events")
+    assert snapshot() == before
 
 
 def test_a_batch_needs_an_api_key(world, anonymous):

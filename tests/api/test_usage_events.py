@@ -155,6 +155,11 @@ BAD_BODIES = [
     ({"kind": 3}, 400, "invalid_type", "kind"),
     ({"external_id": ""}, 400, "blank", "external_id"),
     ({"external_id": "x" * 201}, 400, "max_length", "external_id"),
+    # Whitespace only names nothing (a key the brand would never send on purpose).
+    ({"external_id": "   "}, 400, "blank", "external_id"),
+    ({"external_id": "\t\n\u00a0\u3000"}, 400, "blank", "external_id"),
+    ({"external_id": " " * 201}, 400, "blank", "external_id"),
+    ({"asset_ref": "  "}, 400, "blank", "asset_ref"),
     ({"external_id": 42}, 400, "invalid_type", "external_id"),
     ({"external_id": "nul\x00byte"}, 400, "null_characters_not_allowed", "external_id"),
     ({"asset_ref": "a" * 201}, 400, "max_length", "asset_ref"),
