@@ -31,7 +31,7 @@ from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 from accounts.models import BrandAPIKey, User
 from accounts.services import brand_api_key_create
 from ledger.api.permissions import IsFinance
-from ledger.models import Asset, CloseRun, Invoice, Statement, UsageEvent
+from ledger.models import Asset, CloseRun, Invoice, LateReport, Statement, UsageEvent
 from ledger.selectors import visibility
 from tests.factories import UserFactory
 from tests.logins import current_code, login, password_only_login, totp_device
@@ -150,11 +150,36 @@ def world() -> World:
         "payout_id": 1,
         "billing_id": 1,
         "mismatch_id": 1,
+        "report_id": _late_report(portal).pk,
         "prefix": key.prefix,
     }
     query = {"provenance": {"asset_ref": asset.asset_ref}}
     superuser = UserFactory(is_staff=True, is_superuser=True)
     return World(portal, values, query, superuser, key, raw)
+
+
+def _late_report(portal: PortalWorld) -> LateReport:
+    """A held report of Atelier's, written as a row: the world's license windows are wide, and
+    only the row matters here (who may see or decide it)."""
+    use = UsageEvent.objects.filter(brand=portal.atelier).order_by("pk").first()
+    return LateReport.objects.create(
+        brand=portal.atelier,
+        external_id="late-probe",
+        license=portal.atelier_ana,
+        license_version=use.license_version,
+        twin=use.twin,
+        kind="generation",
+        asset_ref="late-probe-asset",
+        channel=use.channel,
+        territory=use.territory,
+        occurred_at=use.occurred_at,
+        recorded_at=use.recorded_at,
+        quantity=1,
+        request_hash="0" * 64,
+        reason=LateReport.Reason.REPORTED_LATE,
+        detail="Reported after the license's window.",
+        due_at=use.occurred_at,
+    )
 
 
 def _snapshot() -> dict[str, list[dict]]:
