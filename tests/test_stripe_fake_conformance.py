@@ -46,9 +46,10 @@ def _differences(resource: str, ours: dict[str, Any], theirs: dict[str, Any]) ->
                 f"{resource}.{key} is {_kind(ours[key])}, Stripe's is {_kind(theirs[key])}"
             )
     for key in NESTED.get(resource, []):
-        if isinstance(ours.get(key), dict) and isinstance(theirs.get(key), dict):
-            if missing := sorted(set(theirs[key]) - set(ours[key])):
-                found.append(f"{resource}.{key} lacks Stripe's keys {missing}")
+        if not (isinstance(ours.get(key), dict) and isinstance(theirs.get(key), dict)):
+            continue
+        if missing := sorted(set(theirs[key]) - set(ours[key])):
+            found.append(f"{resource}.{key} lacks Stripe's keys {missing}")
     return found
 
 

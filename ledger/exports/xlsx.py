@@ -21,7 +21,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from ledger.models import Invoice, Statement
+from ledger.models import DocumentLine, Invoice, Statement
 from ledger.money import currency_exponent
 
 from .common import (
@@ -68,6 +68,8 @@ INVOICE_COLUMNS = (
     "due",
 )
 _AMOUNT_FORMATS = {0: "#,##0", 2: "#,##0.00", 3: "#,##0.000"}
+# Rows between two progress reports: a report is one UPDATE, cheap next to this many rows.
+PROGRESS_EVERY = 2000
 
 
 class _Sheet:
@@ -119,14 +121,37 @@ class _Sheet:
         self.sheet.append(row)
 
 
-def period_xlsx(period_start: date, path_or_file: str | PathLike[str] | IO[bytes]) -> None:
+def period_xlsx_rows(period_start: date) -> int:
+    """How many data rows `period_xlsx` writes (the denominator of its progress)."""
+    return (
+        Statement.objects.filter(period_start=period_start).count()
+        + Invoice.objects.filter(period_start=period_start).count()
+        + DocumentLine.objects.filter(statement__period_start=period_start).count()
+        + DocumentLine.objects.filter(invoice__period_start=period_start).count()
+    )
+
+
+def period_xlsx(
+    period_start: date,
+    path_or_file: str | PathLike[str] | IO[bytes],
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> None:
     """Write the period's Statements, Invoices and Lines sheets to a path or a binary file.
 
     Four streamed queries (statements with their payees, invoices with their brands, and the
     two line queries of `period_lines`), whatever the number of documents and lines.
+    `progress(rows_written)` is called every PROGRESS_EVERY rows and once the rows are written.
     """
     label = period_label(period_start)
     book = Workbook(write_only=True)
+    written = 0
+
+    def wrote_row() -> None:
+        nonlocal written
+        written += 1
+        if progress is not None and written % PROGRESS_EVERY == 0:
+            progress(written)
 
     sheet = _Sheet(book, "Statements", STATEMENT_COLUMNS)
     statements = (
@@ -156,6 +181,7 @@ def period_xlsx(period_start: date, path_or_file: str | PathLike[str] | IO[bytes
                 utc_date(statement.issued_at),
             ]
         )
+        wrote_row()
 
     sheet = _Sheet(book, "Invoices", INVOICE_COLUMNS)
     invoices = (
@@ -184,11 +210,15 @@ def period_xlsx(period_start: date, path_or_file: str | PathLike[str] | IO[bytes
                 utc_date(invoice.due_at),
             ]
         )
+        wrote_row()
 
     sheet = _Sheet(book, "Lines", PERIOD_LINE_HEADER)
     first_amount = AMOUNT_COLUMNS[0]
     for row in period_lines(period_start, party=sheet.text):
         decimal = sheet.decimal(row[CURRENCY_COLUMN])
         sheet.append([*row[:first_amount], *(decimal(text) for text in row[first_amount:])])
+        wrote_row()
 
+    if progress is not None:
+        progress(written)
     book.save(path_or_file)

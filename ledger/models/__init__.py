@@ -1,4 +1,5 @@
 from .accounts import LedgerAccount
+from .background import BackgroundRun
 from .billing import InvoiceBilling
 from .closing import (
     Charge,
@@ -24,6 +25,7 @@ from .webhooks import StripeEvent
 
 __all__ = [
     "Asset",
+    "BackgroundRun",
     "Block",
     "BlockEntry",
     "Charge",

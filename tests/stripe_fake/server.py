@@ -324,9 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
 class StripeFakeServer:
     """Stateful Stripe fake. ``start()`` binds 127.0.0.1 on an ephemeral port (``url``)."""
 
-    def __init__(
-        self, resources: dict[str, Any] | None = None, *, host: str = "127.0.0.1"
-    ) -> None:
+    def __init__(self, resources: dict[str, Any] | None = None, *, host: str = "127.0.0.1") -> None:
         # Templates per resource; ours by default. Another set (e.g. Stripe's fixtures, under a
         # "resources" key or not) only for checking how the server behaves with its shapes.
         if resources is None:
