@@ -50,8 +50,9 @@ TASKS = {Kind.PERIOD_XLSX: "period_export_xlsx", Kind.VERIFY_LEDGER: "ledger_ver
 
 def period_export_start(
     *, period: Period, requested_by: User | None = None, now: datetime | None = None
-) -> BackgroundRun:
-    """The period's XLSX export that is pending or running, else a new one sent to a worker."""
+) -> tuple[BackgroundRun, bool]:
+    """The period's XLSX export that is pending or running, else a new one sent to a worker;
+    and whether it is new (as get_or_create)."""
     return _start(
         kind=Kind.PERIOD_XLSX, period_start=period.start, requested_by=requested_by, now=now
     )
@@ -59,14 +60,15 @@ def period_export_start(
 
 def ledger_verify_start(
     *, requested_by: User | None = None, now: datetime | None = None
-) -> BackgroundRun:
-    """The verification that is pending or running, else a new one sent to a worker."""
+) -> tuple[BackgroundRun, bool]:
+    """The verification that is pending or running, else a new one sent to a worker; and
+    whether it is new."""
     return _start(kind=Kind.VERIFY_LEDGER, period_start=None, requested_by=requested_by, now=now)
 
 
 def _start(
     *, kind: str, period_start: date | None, requested_by: User | None, now: datetime | None
-) -> BackgroundRun:
+) -> tuple[BackgroundRun, bool]:
     now = now or timezone.now()
     while True:
         try:
@@ -78,7 +80,7 @@ def _start(
                     requested_at=now,
                 )
                 send_after_commit(TASKS[kind], [run.pk])
-            return run
+            return run, True
         except IntegrityError:
             pass  # one is pending or running already (the partial unique index said so)
         found = (
@@ -93,7 +95,7 @@ def _start(
                 # Its message may have been lost (broker down at commit): send it again; the
                 # claim below makes a second delivery harmless.
                 send_after_commit(TASKS[kind], [found.pk])
-            return found
+            return found, False
         # The active run finished between our insert and this read: insert again.
 
 
