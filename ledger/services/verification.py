@@ -41,10 +41,12 @@ def ledger_verify(*, progress: Callable[[int], None] | None = None) -> VerifyRep
     - each block's entries carry the leaf hash of their transaction as it is now;
     - each block's Merkle root, header hash and link to the previous block hold;
     - the running line totals the close reads equal the coverage and postings they sum.
+
+    `progress(transactions_checked)` is called after each chunk (a background run's counter).
     """
     report = VerifyReport()
     leaf_of: dict[int, str] = {}
-    _verify_transactions(report, leaf_of)
+    _verify_transactions(report, leaf_of, progress)
     _verify_blocks(report, leaf_of)
     _verify_coverage_totals(report)
     return report
