@@ -431,7 +431,11 @@ def test_the_xlsx_export_starts_once_in_the_background_and_offers_its_file_when_
         first = finance_client.post(start_url)
         second = finance_client.post(start_url)
     run = BackgroundRun.objects.get()
-    assert (run.kind, run.period_start, run.status) == ("period_xlsx", world.previous.start, "pending")
+    assert (run.kind, run.period_start, run.status) == (
+        "period_xlsx",
+        world.previous.start,
+        "pending",
+    )
     assert first.url == second.url == reverse("finance:background-run", args=[run.pk])
     assert len(callbacks) == 2
 
