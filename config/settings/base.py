@@ -174,6 +174,7 @@ SPECTACULAR_SETTINGS = {
         "LicenseVersionStateEnum": "ledger.api.serializers.VERSION_STATES",
         "UsageEventStatusEnum": "ledger.api.serializers.USAGE_EVENT_STATUSES",
         "UsageOutcomeEnum": "ledger.api.serializers.OUTCOMES",
+        "RunStatusEnum": "ledger.api.statements.RUN_STATUSES",
     },
 }
 

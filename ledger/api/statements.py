@@ -144,10 +144,15 @@ class EntryOutput(serializers.Serializer):
     charge = serializers.CharField(allow_blank=True)
 
 
+# A close's and a background run's statuses are the same four: one enum in the schema
+# (RunStatusEnum, ENUM_NAME_OVERRIDES in the settings).
+RUN_STATUSES = CloseRun.Status.choices
+
+
 class CloseRunOutput(serializers.Serializer):
     id = serializers.IntegerField()
     period = serializers.SerializerMethodField()
-    status = serializers.ChoiceField(choices=CloseRun.Status.choices)
+    status = serializers.ChoiceField(choices=RUN_STATUSES)
     phase = serializers.ChoiceField(choices=CloseRun.Phase.choices)
     done = serializers.IntegerField()
     total = serializers.IntegerField()
@@ -168,7 +173,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class ExportRunOutput(serializers.Serializer):
     id = serializers.IntegerField()
     period = serializers.SerializerMethodField()
-    status = serializers.ChoiceField(choices=BackgroundRun.Status.choices)
+    status = serializers.ChoiceField(choices=RUN_STATUSES)
     done = serializers.IntegerField(help_text="Rows written so far.")
     total = serializers.IntegerField(help_text="Rows the workbook will have.")
     progress_pct = serializers.IntegerField()
