@@ -121,7 +121,7 @@ def period_export_execute(*, run_id: int) -> BackgroundRun:
             raise _Failed(f"Failed while {step}: {type(error).__name__}: {error}") from error
         return {"file_name": name, "file_size": size}
 
-    return _execute(run_id, work)
+    return _execute(run_id, Kind.PERIOD_XLSX, work)
 
 
 def ledger_verify_execute(*, run_id: int) -> BackgroundRun:
@@ -142,7 +142,7 @@ def ledger_verify_execute(*, run_id: int) -> BackgroundRun:
         checked = verification.transactions_checked
         return {"verification": verification, "done": checked, "total": checked}
 
-    return _execute(run_id, work)
+    return _execute(run_id, Kind.VERIFY_LEDGER, work)
 
 
 class _Failed(Exception):
@@ -150,7 +150,7 @@ class _Failed(Exception):
 
 
 def _execute(
-    run_id: int, work: Callable[[BackgroundRun, Callable[..., None]], dict[str, Any]]
+    run_id: int, kind: str, work: Callable[[BackgroundRun, Callable[..., None]], dict[str, Any]]
 ) -> BackgroundRun:
     """Claim the run (pending, or running on a worker that died), do `work`, record the end.
 
@@ -159,7 +159,9 @@ def _execute(
     with _run_lock(run_id) as acquired:
         if not acquired:
             return BackgroundRun.objects.get(pk=run_id)  # another worker is on it
-        claimed = BackgroundRun.objects.filter(pk=run_id, status__in=BackgroundRun.ACTIVE).update(
+        claimed = BackgroundRun.objects.filter(
+            pk=run_id, kind=kind, status__in=BackgroundRun.ACTIVE
+        ).update(
             status=Status.RUNNING,
             attempts=F("attempts") + 1,
             started_at=Coalesce(F("started_at"), timezone.now()),
@@ -168,7 +170,7 @@ def _execute(
         )
         run = BackgroundRun.objects.get(pk=run_id)
         if not claimed:
-            return run  # finished already (a duplicate message)
+            return run  # finished already (a duplicate message), or another kind's run
 
         def report(**fields: int) -> None:
             BackgroundRun.objects.filter(pk=run_id).update(**fields)
