@@ -167,3 +167,20 @@ def stripe_reconcile() -> int:
     if not stripe.configured or stripe.sandbox:
         return 0
     return reconcile(gateway=stripe).mismatches
+
+
+@shared_task(acks_late=True)
+def period_export_xlsx(run_id: int) -> str:
+    """Build one period's XLSX export (a BackgroundRun); its final status. A failure is kept
+    on the run with its reason; a duplicate message finds the run claimed or finished."""
+    from ledger.services.background import period_export_execute
+
+    return period_export_execute(run_id=run_id).status
+
+
+@shared_task(acks_late=True)
+def ledger_verify_run(run_id: int) -> str:
+    """Verify the whole ledger for finance's "Verify now" (a BackgroundRun); its final status."""
+    from ledger.services.background import ledger_verify_execute
+
+    return ledger_verify_execute(run_id=run_id).status

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 
 from tests.celery_worker import celery_worker_process  # noqa: F401  (a fixture)
+from tests.skip_summary import pytest_terminal_summary  # noqa: F401  (a hook)
 from tests.stripe_fake.fixture import stripe_client, stripe_fake_session, stripe_server  # noqa: F401
 
 

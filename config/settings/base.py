@@ -127,6 +127,19 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 
+# Files the system makes (finance exports built by the worker). No MEDIA_URL: nothing here is
+# served publicly; a finance view streams each file through the storage API after its checks.
+# Web processes and workers must share it (one disk, or a shared storage backend in production).
+MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "exports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT / "exports", "base_url": None},
+    },
+}
+
 # The cache holds API throttle counters: set CACHE_URL to Redis (redis://127.0.0.1:6379/1) when
 # more than one process serves the API, so every worker counts against one quota.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -187,6 +200,7 @@ SPECTACULAR_SETTINGS = {
         "ConsentConflictRightEnum": "ledger.selectors.rights.RIGHTS",
         "LateReportStateEnum": "ledger.api.serializers.LATE_REPORT_STATES",
         "LateReportReasonEnum": "ledger.models.LateReport.Reason",
+        "RunStatusEnum": "ledger.api.statements.RUN_STATUSES",
     },
 }
 

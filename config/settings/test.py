@@ -19,6 +19,12 @@ if not env("DATABASE_URL", default=""):
     os.environ["DATABASE_URL"] = embedded_database_url(scratch / "pg", keep_data=False)
     DATABASES["default"].update(env.db("DATABASE_URL"))
 
+# Exports in a scratch folder, exported so that the test Celery worker writes to the same one.
+if not env("DJANGO_MEDIA_ROOT", default=""):
+    os.environ["DJANGO_MEDIA_ROOT"] = tempfile.mkdtemp(prefix="twinledger-media-")
+MEDIA_ROOT = Path(os.environ["DJANGO_MEDIA_ROOT"])
+STORAGES["exports"]["OPTIONS"]["location"] = MEDIA_ROOT / "exports"  # noqa: F405
+
 # Our PostgreSQL backend with one change: the test runner's flush may clear the journal.
 DATABASES["default"]["ENGINE"] = "tests.db_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = 0

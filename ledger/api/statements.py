@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import tempfile
-
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,12 +18,14 @@ from ledger.api.pagination import PageQuery, paginated_response
 from ledger.api.permissions import IsFinance, person, viewer, visible_or_404
 from ledger.api.serializers import JSONOutField, iso, page_of
 from ledger.errors import NotFound
-from ledger.exports import invoice_pdf, period_csv, period_xlsx, statement_csv, statement_pdf
+from ledger.exports import invoice_pdf, period_csv, statement_csv, statement_pdf
 from ledger.gateways.sandbox import is_sandbox_id
-from ledger.models import CloseRun, DocumentLine, Payout
+from ledger.models import BackgroundRun, CloseRun, DocumentLine, Payout
 from ledger.periods import Period
+from ledger.selectors.background import background_runs, export_file
 from ledger.selectors.statements import line_entries
 from ledger.selectors.visibility import invoices_visible_to, statements_visible_to
+from ledger.services.background import period_export_start
 from ledger.services.closing import period_close_start
 
 
@@ -143,6 +145,11 @@ class EntryOutput(serializers.Serializer):
     charge = serializers.CharField(allow_blank=True)
 
 
+# A close's and a background run's statuses are the same four: one enum in the schema
+# (RunStatusEnum, ENUM_NAME_OVERRIDES in the settings).
+RUN_STATUSES = CloseRun.Status.choices
+
+
 class CloseRecoveryOutput(serializers.Serializer):
     """One automatic step on a close whose worker died (ledger.services.closing._resume)."""
 
@@ -166,7 +173,7 @@ class CloseRecoveryOutput(serializers.Serializer):
 class CloseRunOutput(serializers.Serializer):
     id = serializers.IntegerField()
     period = serializers.SerializerMethodField()
-    status = serializers.ChoiceField(choices=CloseRun.Status.choices)
+    status = serializers.ChoiceField(choices=RUN_STATUSES)
     phase = serializers.ChoiceField(choices=CloseRun.Phase.choices)
     done = serializers.IntegerField()
     total = serializers.IntegerField()
@@ -187,6 +194,30 @@ class CloseRunOutput(serializers.Serializer):
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ExportRunOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    period = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=RUN_STATUSES)
+    done = serializers.IntegerField(help_text="Rows written so far.")
+    total = serializers.IntegerField(help_text="Rows the workbook will have.")
+    progress_pct = serializers.IntegerField()
+    attempts = serializers.IntegerField()
+    error = serializers.CharField(allow_blank=True, help_text="Why a failed run failed.")
+    requested_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    file_size = serializers.IntegerField(allow_null=True)
+    download = serializers.SerializerMethodField(help_text="The file's URL once done.")
+
+    def get_period(self, obj) -> str:
+        return Period(obj.period_start).label
+
+    def get_download(self, obj) -> str | None:
+        if obj.status != BackgroundRun.Status.DONE:
+            return None
+        return reverse("api:export-file", args=[obj.pk])
 
 
 class DocumentQuery(PageQuery):
@@ -411,8 +442,10 @@ class PeriodExportApi(APIView):
     @extend_schema(
         operation_id="periods_export",
         summary="All statements and invoices of a period with their lines (finance)",
-        description="`.../export/csv/` streams; `.../export/xlsx/` is a workbook with Statements, "
-        "Invoices and Lines sheets. Any other format: 404 not_found.",
+        description="`.../export/csv/` streams the lines. `.../export/xlsx/` (a workbook with "
+        "Statements, Invoices, Lines and Uses sheets) is built in the background: `POST` starts "
+        "it, `GET` returns its latest run with its progress and, once done, its `download` URL. "
+        "Any other format: 404 not_found.",
         parameters=[
             PERIOD_PARAMETER,
             OpenApiParameter(
@@ -421,18 +454,60 @@ class PeriodExportApi(APIView):
         ],
         responses={
             (200, "text/csv"): OpenApiTypes.STR,
-            (200, XLSX): OpenApiTypes.BINARY,
+            (200, "application/json"): ExportRunOutput,
             **error_responses(400, 403, 404),
         },
     )
     def get(self, request, period: str, file_type: str):
-        start = Period.parse(period).start
+        parsed = Period.parse(period)
         if file_type == "csv":
-            return _download(period_csv(start), content_type="text/csv", filename=f"{period}.csv")
+            return _download(
+                period_csv(parsed.start), content_type="text/csv", filename=f"{period}.csv"
+            )
         if file_type != "xlsx":
             raise NotFound("Exports are csv or xlsx.", code="not_found")
-        # Written to a temporary file, not memory; served from it as it is read.
-        spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
-        period_xlsx(start, spool)
-        spool.seek(0)
-        return FileResponse(spool, as_attachment=True, filename=f"{period}.xlsx", content_type=XLSX)
+        latest = background_runs(kind=BackgroundRun.Kind.PERIOD_XLSX, period_start=parsed.start)
+        found = latest.first()
+        if found is None:
+            raise NotFound(
+                f"{period} has no XLSX export yet: POST to this URL to start one.",
+                code="not_found",
+            )
+        return Response(ExportRunOutput(found).data)
+
+    @extend_schema(
+        operation_id="periods_export_start",
+        summary="Start the period's XLSX export in the background (finance)",
+        description="The workbook is built by a worker: 202 with its run, whose progress `GET` "
+        "on the same URL polls and whose `download` URL is set once it is done. Asking while "
+        "one is pending or running returns that run.",
+        request=None,
+        responses={202: ExportRunOutput, **error_responses(400, 403, 404)},
+    )
+    def post(self, request, period: str, file_type: str):
+        parsed = Period.parse(period)
+        if file_type != "xlsx":
+            raise MethodNotAllowed("POST", detail="Only the XLSX export runs in the background.")
+        run, _ = period_export_start(period=parsed, requested_by=person(request))
+        return Response(ExportRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ExportFileApi(APIView):
+    permission_classes = [IsAuthenticated, IsFinance]
+
+    @extend_schema(
+        operation_id="exports_file",
+        summary="A finished period export's file (finance)",
+        responses={(200, XLSX): OpenApiTypes.BINARY, **error_responses(403, 404)},
+    )
+    def get(self, request, run_id: int):
+        run = BackgroundRun.objects.filter(pk=run_id, kind=BackgroundRun.Kind.PERIOD_XLSX).first()
+        opened = export_file(run) if run is not None else None
+        if opened is None:
+            raise NotFound("No such finished export.", code="not_found")
+        return FileResponse(
+            opened,
+            as_attachment=True,
+            filename=f"{Period(run.period_start).label}.xlsx",
+            content_type=XLSX,
+        )

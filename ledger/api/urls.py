@@ -26,6 +26,7 @@ from ledger.api.onboarding import (
 )
 from ledger.api.provenance import ProvenanceApi
 from ledger.api.statements import (
+    ExportFileApi,
     InvoiceDetailApi,
     InvoiceLineEntriesApi,
     InvoiceListApi,
@@ -116,6 +117,7 @@ urlpatterns = [
         PeriodExportApi.as_view(),
         name="period-export",
     ),
+    path("exports/<int:run_id>/file/", ExportFileApi.as_view(), name="export-file"),
     path("payout-account/link/", PayoutAccountLinkApi.as_view(), name="payout-account-link"),
     path(
         "payout-account/refresh/",

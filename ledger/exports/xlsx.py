@@ -17,13 +17,13 @@ from decimal import Decimal
 from os import PathLike
 from typing import IO
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from ledger.models import Invoice, Statement, UsageEvent
+from ledger.models import DocumentLine, Invoice, Statement, UsageEvent
 from ledger.money import currency_exponent
 from ledger.periods import Period
 from ledger.selectors.finance import issued_periods
@@ -91,6 +91,8 @@ USE_COLUMNS = (
     "prior_period",
 )
 _AMOUNT_FORMATS = {0: "#,##0", 2: "#,##0.00", 3: "#,##0.000"}
+# Rows between two progress reports: a report is one UPDATE, cheap next to this many rows.
+PROGRESS_EVERY = 2000
 
 
 class _Sheet:
@@ -142,15 +144,49 @@ class _Sheet:
         self.sheet.append(row)
 
 
-def period_xlsx(period_start: date, path_or_file: str | PathLike[str] | IO[bytes]) -> None:
+def period_xlsx_rows(period_start: date) -> int:
+    """How many data rows `period_xlsx` writes (the denominator of its progress)."""
+    return (
+        Statement.objects.filter(period_start=period_start).count()
+        + Invoice.objects.filter(period_start=period_start).count()
+        + DocumentLine.objects.filter(statement__period_start=period_start).count()
+        + DocumentLine.objects.filter(invoice__period_start=period_start).count()
+        + _period_uses(period_start).count()
+    )
+
+
+def _period_uses(period_start: date) -> QuerySet[UsageEvent]:
+    """The uses this period's documents count: those covered in the months its close issued
+    (months no close issued are taken up by the next)."""
+    issued = issued_periods(Period(period_start))
+    return UsageEvent.objects.filter(
+        transaction__coverage__period_start__gt=issued["previous"],
+        transaction__coverage__period_start__lte=issued["start"],
+    )
+
+
+def period_xlsx(
+    period_start: date,
+    path_or_file: str | PathLike[str] | IO[bytes],
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> None:
     """Write the period's Statements, Invoices, Lines and Uses sheets to a path or a binary file.
 
     Six queries (statements with their payees, invoices with their brands, the two line queries
     of `period_lines`, the periods the close issued and the uses; all but that one streamed),
     whatever the number of documents and lines.
+    `progress(rows_written)` is called every PROGRESS_EVERY rows and once the rows are written.
     """
     label = period_label(period_start)
     book = Workbook(write_only=True)
+    written = 0
+
+    def wrote_row() -> None:
+        nonlocal written
+        written += 1
+        if progress is not None and written % PROGRESS_EVERY == 0:
+            progress(written)
 
     sheet = _Sheet(book, "Statements", STATEMENT_COLUMNS)
     statements = (
@@ -180,6 +216,7 @@ def period_xlsx(period_start: date, path_or_file: str | PathLike[str] | IO[bytes
                 utc_date(statement.issued_at),
             ]
         )
+        wrote_row()
 
     sheet = _Sheet(book, "Invoices", INVOICE_COLUMNS)
     invoices = (
@@ -208,21 +245,18 @@ def period_xlsx(period_start: date, path_or_file: str | PathLike[str] | IO[bytes
                 utc_date(invoice.due_at),
             ]
         )
+        wrote_row()
 
     sheet = _Sheet(book, "Lines", PERIOD_LINE_HEADER)
     first_amount = AMOUNT_COLUMNS[0]
     for row in period_lines(period_start, party=sheet.text):
         decimal = sheet.decimal(row[CURRENCY_COLUMN])
         sheet.append([*row[:first_amount], *(decimal(text) for text in row[first_amount:])])
+        wrote_row()
 
     sheet = _Sheet(book, "Uses", USE_COLUMNS)
-    # The periods this period's close issued (months no close issued are taken up by the next).
-    issued = issued_periods(Period(period_start))
     uses = (
-        UsageEvent.objects.filter(
-            transaction__coverage__period_start__gt=issued["previous"],
-            transaction__coverage__period_start__lte=issued["start"],
-        )
+        _period_uses(period_start)
         .select_related("brand", "twin")
         .annotate(
             prior=F("transaction__coverage__prior"),
@@ -250,5 +284,8 @@ def period_xlsx(period_start: date, path_or_file: str | PathLike[str] | IO[bytes
                 "yes" if use.prior or use.counted_in < period_start else "no",
             ]
         )
+        wrote_row()
 
+    if progress is not None:
+        progress(written)
     book.save(path_or_file)

@@ -1,4 +1,5 @@
 from .accounts import LedgerAccount
+from .background import BackgroundRun
 from .billing import InvoiceBilling
 from .closing import (
     Charge,
@@ -32,6 +33,7 @@ from .webhooks import StripeEvent
 
 __all__ = [
     "Asset",
+    "BackgroundRun",
     "Block",
     "BlockEntry",
     "BrandPeriodVolume",

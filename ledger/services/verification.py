@@ -9,6 +9,7 @@ ledger_verify_record  -> the same, kept as a VerificationRun (command and financ
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -43,7 +44,7 @@ class VerifyReport:
         return not self.problems
 
 
-def ledger_verify() -> VerifyReport:
+def ledger_verify(*, progress: Callable[[int], None] | None = None) -> VerifyReport:
     """Check every transaction and block; problems are listed in ledger order, first first.
 
     - each transaction's content hash matches its row and postings, and its postings balance;
@@ -53,10 +54,12 @@ def ledger_verify() -> VerifyReport:
     - each use's gross is its transaction's, each coverage row follows from its transaction,
       each document line from its account's covered entries, each statement and invoice from
       its lines, each payout from its statement: a problem names the table and the row.
+
+    `progress(transactions_checked)` is called after each chunk (a background run's counter).
     """
     report = VerifyReport()
     leaf_of: dict[int, str] = {}
-    _verify_transactions(report, leaf_of)
+    _verify_transactions(report, leaf_of, progress)
     _verify_blocks(report, leaf_of)
     _verify_coverage_totals(report)
     for check in (
@@ -73,7 +76,11 @@ def ledger_verify() -> VerifyReport:
 
 
 def ledger_verify_record(
-    *, trigger: str, requested_by: User | None = None, now: datetime | None = None
+    *,
+    trigger: str,
+    requested_by: User | None = None,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[VerificationRun, VerifyReport]:
     """Run `ledger_verify` and keep its result: the run row is committed before the work, so a
     run that crashes or is killed stays visible as unfinished (ok empty), then completed.
@@ -84,7 +91,7 @@ def ledger_verify_record(
     run = VerificationRun.objects.create(
         trigger=trigger, requested_by=requested_by, started_at=now or timezone.now()
     )
-    report = ledger_verify()
+    report = ledger_verify(progress=progress)
     VerificationRun.objects.filter(pk=run.pk).update(
         finished_at=timezone.now(),
         ok=report.ok,
@@ -96,7 +103,9 @@ def ledger_verify_record(
     return run, report
 
 
-def _verify_transactions(report: VerifyReport, leaf_of: dict[int, str]) -> None:
+def _verify_transactions(
+    report: VerifyReport, leaf_of: dict[int, str], progress: Callable[[int], None] | None
+) -> None:
     last_id = 0
     while True:
         chunk = list(JournalTransaction.objects.filter(id__gt=last_id).order_by("id")[:CHUNK])
@@ -138,6 +147,8 @@ def _verify_transactions(report: VerifyReport, leaf_of: dict[int, str]) -> None:
                     f"transaction {tx.pk}: posting time differs from the transaction's"
                 )
         last_id = chunk[-1].pk
+        if progress is not None:
+            progress(report.transactions_checked)
 
 
 def _verify_blocks(report: VerifyReport, leaf_of: dict[int, str]) -> None:

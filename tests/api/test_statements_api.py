@@ -8,8 +8,9 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from ledger.models import CloseRun, DocumentLine, Invoice, Statement
+from ledger.models import BackgroundRun, CloseRun, DocumentLine, Invoice, Statement
 from ledger.periods import Period
+from ledger.services.background import period_export_execute
 from ledger.services.closing import period_close_execute, period_close_request
 from tests.factories import UserFactory
 from tests.ledger.scenario import scenario
@@ -200,7 +201,34 @@ def test_period_export_is_finance_only_in_csv_and_xlsx(two_closed):
     csv_response = client.get("/api/v1/periods/2026-03/export/csv/")
     rows = b"".join(csv_response.streaming_content).decode().strip().splitlines()
     assert len(rows) - 1 == DocumentLine.objects.count()
-    xlsx = client.get("/api/v1/periods/2026-03/export/xlsx/")
-    assert xlsx.status_code == 200
-    assert b"".join(xlsx.streaming_content).startswith(b"PK")
     assert client.get("/api/v1/periods/2026-03/export/pdf/").status_code == 404
+
+
+def test_the_xlsx_export_is_started_polled_and_downloaded_by_finance_only(
+    two_closed, django_capture_on_commit_callbacks
+):
+    first, _ = two_closed
+    url = "/api/v1/periods/2026-03/export/xlsx/"
+    talent = client_for(first.talent.user)
+    client = client_for(UserFactory(is_finance=True))
+    assert client.get(url).json()["code"] == "not_found"  # nothing exported yet
+    assert talent.post(url).status_code == 403
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        started = client.post(url)
+        again = client.post(url)
+    assert started.status_code == again.status_code == 202 and len(callbacks) == 2
+    body = started.json()
+    assert body["id"] == again.json()["id"] and body["status"] == "pending"
+    assert body["period"] == "2026-03" and body["download"] is None
+    assert client.post("/api/v1/periods/2026-03/export/csv/").status_code == 405
+    assert BackgroundRun.objects.count() == 1
+
+    period_export_execute(run_id=body["id"])  # what the worker does
+    polled = client.get(url).json()
+    assert polled["status"] == "done" and polled["done"] == polled["total"] > 0
+    assert polled["download"] == f"/api/v1/exports/{body['id']}/file/"
+    assert talent.get(polled["download"]).status_code == 403
+    download = client.get(polled["download"])
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content).startswith(b"PK")
+    assert client.get("/api/v1/exports/999999/file/").status_code == 404

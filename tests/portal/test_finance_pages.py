@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Talent
 from ledger.models import (
+    BackgroundRun,
     CloseRun,
     InvoiceBilling,
     Payout,
@@ -19,6 +20,7 @@ from ledger.models import (
     Statement,
     VerificationRun,
 )
+from ledger.services.background import ledger_verify_execute, period_export_execute
 from tests.logins import login
 from tests.portal.world import PortalWorld, build_world
 
@@ -393,7 +395,9 @@ def test_a_too_long_note_is_refused_with_400(finance_client, world):
 # --------------------------------------------------------------------------- verification
 
 
-def test_verification_shows_the_command_runs_and_verifies_now(finance_client, world):
+def test_verification_shows_the_command_runs_and_verify_now_starts_a_background_run(
+    finance_client, world, django_capture_on_commit_callbacks
+):
     from django.core.management import call_command
 
     body = finance_client.get(reverse("finance:verification")).content.decode()
@@ -402,13 +406,23 @@ def test_verification_shows_the_command_runs_and_verifies_now(finance_client, wo
     body = finance_client.get(reverse("finance:verification")).content.decode()
     assert "manage.py verify_ledger" in body and ">OK<" in body
 
-    response = finance_client.post(reverse("finance:verification"))
-    assert response.status_code == 302
-    latest = VerificationRun.objects.order_by("-started_at", "-pk").first()
-    assert (latest.trigger, latest.requested_by, latest.ok) == ("portal", world.finance, True)
-    assert latest.transactions_checked > 0
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = finance_client.post(reverse("finance:verification"))
+        again = finance_client.post(reverse("finance:verification"), follow=True)
+    assert response.status_code == 302 and len(callbacks) == 2  # the second: sent again
+    run = BackgroundRun.objects.get()
+    assert (run.kind, run.status, run.requested_by) == ("verify_ledger", "pending", world.finance)
+    assert VerificationRun.objects.count() == 1  # nothing verified inside the request
+    body = again.content.decode()
+    assert "A verification is already running" in body
+    assert reverse("finance:background-run-progress", args=[run.pk]) in body
+
+    ledger_verify_execute(run_id=run.pk)  # what the worker does
+    fragment = finance_client.get(reverse("finance:background-run-progress", args=[run.pk]))
+    assert "no problem found" in fragment.content.decode()
+    assert "data-poll-done" in fragment.content.decode()
     body = finance_client.get(reverse("finance:verification")).content.decode()
-    assert "Finance portal" in body and "no problem found" in body
+    assert "Finance portal" in body and "Verification in progress" not in body
 
 
 def test_verification_shows_the_problems_of_a_failed_run(finance_client, world):
@@ -423,3 +437,94 @@ def test_verification_shows_the_problems_of_a_failed_run(finance_client, world):
     body = finance_client.get(reverse("finance:verification")).content.decode()
     assert "Problems found" in body
     assert "transaction 4: content hash mismatch" in body
+
+
+# --------------------------------------------------------------------------- period XLSX export
+
+
+def _export_urls(run: BackgroundRun) -> list[str]:
+    return [
+        reverse("finance:background-run", args=[run.pk]),
+        reverse("finance:background-run-progress", args=[run.pk]),
+        reverse("finance:background-run-download", args=[run.pk]),
+    ]
+
+
+def test_the_xlsx_export_starts_once_in_the_background_and_offers_its_file_when_done(
+    finance_client, world, django_capture_on_commit_callbacks
+):
+    start_url = reverse("finance:period-export-xlsx", args=[world.previous.label])
+    period_page = finance_client.get(reverse("finance:period", args=[world.previous.label]))
+    assert f'action="{start_url}"' in period_page.content.decode()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        first = finance_client.post(start_url)
+        second = finance_client.post(start_url)
+    run = BackgroundRun.objects.get()
+    assert (run.kind, run.period_start, run.status) == (
+        "period_xlsx",
+        world.previous.start,
+        "pending",
+    )
+    assert first.url == second.url == reverse("finance:background-run", args=[run.pk])
+    assert len(callbacks) == 2
+
+    page = finance_client.get(first.url).content.decode()
+    progress_url = reverse("finance:background-run-progress", args=[run.pk])
+    download_url = reverse("finance:background-run-download", args=[run.pk])
+    assert f'data-poll="{progress_url}"' in page and download_url not in page
+    assert finance_client.get(download_url).status_code == 404  # not built yet
+
+    period_export_execute(run_id=run.pk)  # what the worker does
+    fragment = finance_client.get(progress_url).content.decode()
+    assert download_url in fragment and "data-poll-done" in fragment and "100 %" in fragment
+    download = finance_client.get(download_url)
+    assert download.status_code == 200 and download.streaming
+    assert b"".join(download.streaming_content).startswith(b"PK")
+    assert download["Content-Disposition"].startswith("attachment")
+    assert f"{world.previous.label}.xlsx" in download["Content-Disposition"]
+    period_page = finance_client.get(reverse("finance:period", args=[world.previous.label]))
+    assert download_url in period_page.content.decode()
+
+
+def test_a_failed_export_says_why_on_its_page(finance_client, world):
+    run = BackgroundRun.objects.create(
+        kind="period_xlsx",
+        period_start=world.previous.start,
+        status="failed",
+        error="Failed while storing the file: OSError: disk full",
+        requested_at=timezone.now(),
+        finished_at=timezone.now(),
+    )
+    page = finance_client.get(reverse("finance:background-run", args=[run.pk])).content.decode()
+    assert "Failed while storing the file: OSError: disk full" in page
+    assert "data-poll=" not in page
+    download = reverse("finance:background-run-download", args=[run.pk])
+    assert finance_client.get(download).status_code == 404
+
+
+def test_the_export_pages_are_finance_only_and_a_get_cannot_start_one(client, world):
+    run = BackgroundRun.objects.create(
+        kind="period_xlsx", period_start=world.previous.start, requested_at=timezone.now()
+    )
+    period_export_execute(run_id=run.pk)
+    start_url = reverse("finance:period-export-xlsx", args=[world.previous.label])
+    for user in (world.ana.user, world.agency_user, world.atelier_user, world.bolt_user):
+        client.logout()
+        login(client, user)
+        for url in _export_urls(run):
+            assert client.get(url).status_code == 403, (user, url)
+        assert client.post(start_url).status_code == 403
+    client.logout()
+    for url in [*_export_urls(run), start_url]:
+        response = client.get(url) if url != start_url else client.post(url)
+        assert response.url.startswith(reverse("portal:login"))
+    client.force_login(world.finance)  # no second factor in this session
+    for url in _export_urls(run):
+        assert client.get(url).url.startswith(reverse("portal:otp"))
+    assert client.post(start_url).url.startswith(reverse("portal:otp"))
+    assert BackgroundRun.objects.count() == 1
+
+    login(client, world.finance)
+    assert client.get(start_url).status_code == 405
+    assert client.post(reverse("finance:period-export-xlsx", args=["2026-13"])).status_code == 404
+    assert BackgroundRun.objects.count() == 1

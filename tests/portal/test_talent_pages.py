@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.urls import reverse
 
@@ -235,6 +235,29 @@ def test_uses_are_paginated_by_fifty_and_page_links_keep_the_filters(client, wor
 def _csv(response) -> list[dict[str, str]]:
     body = b"".join(response.streaming_content).decode()
     return list(csv.DictReader(io.StringIO(body)))
+
+
+def test_the_uses_csv_streams_from_a_server_side_cursor_not_a_file_in_memory(
+    client, world, monkeypatch
+):
+    """Constant memory: the response is a stream, and after its first rows the feed's query is
+    an open server-side cursor that has fetched one chunk, not the whole feed."""
+    monkeypatch.setattr("ledger.selectors.usage_feed.CSV_CHUNK", 10)
+    _many_uses(world, 55)
+    login(client, world.ana.user)
+    response = client.get(reverse("talent:uses-csv"))
+    assert response.streaming and not hasattr(response, "content")
+    stream = iter(response.streaming_content)
+    header, first = next(stream), next(stream)
+    assert header.startswith(b"occurred_at") and first.count(b"\n") == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_cursors WHERE statement ILIKE '%%usage%%'")
+        assert cursor.fetchone()[0] == 1  # the feed, fetched 10 rows at a time
+    rest = list(stream)
+    assert 1 + len(rest) == UsageEvent.objects.filter(twin__talent=world.ana).count()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_cursors WHERE statement ILIKE '%%usage%%'")
+        assert cursor.fetchone()[0] == 0  # closed once the feed was read
 
 
 def test_csv_has_the_filtered_feed_and_its_total_is_the_pages(client, world):

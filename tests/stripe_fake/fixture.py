@@ -4,9 +4,10 @@
 ``stripe_client``: a real ``stripe.StripeClient`` pointed at it. ``make_stripe_client`` builds
 others (another API key, a ``Stripe-Account``, a short timeout).
 
-Stripe's fixture objects are read from ``../shared/stripe/fixtures3.json`` (beside the
-repository, never copied into it); where that folder is absent the tests that need the
-server are skipped with a reason saying so.
+The server shapes its objects from our own templates (``shapes.py``), so every test that uses
+it runs on any clone. Only the conformance test reads Stripe's fixture objects from
+``../shared/stripe/fixtures3.json`` (beside the repository, never copied into it;
+``load_stripe_fixtures``) and skips, saying so, where that file is absent.
 """
 
 from __future__ import annotations
@@ -21,16 +22,15 @@ import pytest
 from tests.stripe_fake.server import StripeFakeServer
 
 FIXTURES_PATH = Path(__file__).resolve().parents[3] / "shared" / "stripe" / "fixtures3.json"
+# The start of the skip reason; tests/conftest.py's closing summary groups skips by it.
+FIXTURES_SKIP_REASON = "Stripe fixture objects for the conformance check not found"
 
 
 def load_stripe_fixtures(path: Path | None = None) -> dict[str, Any]:
     """Stripe's fixture objects, or skip the calling test when ../shared/stripe is absent."""
     path = path or FIXTURES_PATH
     if not path.is_file():
-        pytest.skip(
-            f"Stripe fixture objects not found at {path} (the ../shared/stripe folder beside "
-            "the repository is absent); the fake Stripe server shapes its objects from them"
-        )
+        pytest.skip(f"{FIXTURES_SKIP_REASON}: {path} absent")
     return json.loads(path.read_text())
 
 
@@ -56,7 +56,7 @@ def make_stripe_client(
 
 @pytest.fixture(scope="session")
 def stripe_fake_session() -> Iterator[StripeFakeServer]:
-    server = StripeFakeServer(load_stripe_fixtures()).start()
+    server = StripeFakeServer().start()
     try:
         yield server
     finally:

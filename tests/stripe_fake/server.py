@@ -2,9 +2,9 @@
 
 The real stripe-python client talks to it over HTTP (``base_addresses={"api": server.url}``),
 so request encoding, auth and idempotency headers, error JSON and status codes, and webhook
-signatures are exercised for real. Response objects are deep copies of Stripe's own fixture
-objects (``fixtures3.json``, ``resources`` key; passed in by the caller, never copied into the
-repository) with the fields we drive overridden.
+signatures are exercised for real. Response objects are deep copies of our own templates
+(``tests/stripe_fake/shapes.py``) with the fields we drive overridden; the conformance test
+compares them with Stripe's fixture objects where ``../shared/stripe`` is present.
 
 HTTP API (v1, form-encoded bodies, ``Authorization: Bearer sk_test_...``):
 
@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.stripe_fake.shapes import SHAPES
 
 DOCS = "https://docs.stripe.com/error-codes"
 
@@ -322,8 +324,12 @@ class _Handler(BaseHTTPRequestHandler):
 class StripeFakeServer:
     """Stateful Stripe fake. ``start()`` binds 127.0.0.1 on an ephemeral port (``url``)."""
 
-    def __init__(self, fixtures: dict[str, Any], *, host: str = "127.0.0.1") -> None:
-        self.resources: dict[str, Any] = fixtures.get("resources", fixtures)
+    def __init__(self, resources: dict[str, Any] | None = None, *, host: str = "127.0.0.1") -> None:
+        # Templates per resource; ours by default. Another set (e.g. Stripe's fixtures, under a
+        # "resources" key or not) only for checking how the server behaves with its shapes.
+        if resources is None:
+            resources = SHAPES
+        self.resources: dict[str, Any] = resources.get("resources", resources)
         self._lock = threading.RLock()
         self._httpd = ThreadingHTTPServer((host, 0), _Handler)
         self._httpd.daemon_threads = True

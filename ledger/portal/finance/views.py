@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ledger.errors import DomainError, InvalidInput
-from ledger.models import CloseRun, Payout, VerificationRun
+from ledger.models import BackgroundRun, CloseRun, Payout
 from ledger.periods import Period
 from ledger.portal.access import FINANCE, portal_view
+from ledger.selectors.background import background_run_active, background_runs, export_file
 from ledger.selectors.bank_payouts import bank_payouts_returned
 from ledger.selectors.finance import (
     billings_for_finance,
@@ -27,16 +28,17 @@ from ledger.selectors.finance import (
     period_documents,
     verification_runs,
 )
+from ledger.services.background import ledger_verify_start, period_export_start
 from ledger.services.billing import invoice_billing_retry
 from ledger.services.closing import period_close_start
 from ledger.services.payouts import payout_retry
 from ledger.services.reconciliation import reconciliation_mismatch_resolve
-from ledger.services.verification import ledger_verify_record
 
 from .forms import CloseStartForm, MismatchFilter, PayoutFilter, ResolveForm
 
 PAGE_SIZE = 50
 FINISHED = (CloseRun.Status.DONE, CloseRun.Status.FAILED)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _page(request: HttpRequest, items, size: int = PAGE_SIZE):
@@ -97,14 +99,63 @@ def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
 @portal_view(FINANCE)
 @require_GET
 def period(request: HttpRequest, period: str) -> HttpResponse:
-    try:
-        parsed = Period.parse(period)
-    except InvalidInput as error:
-        raise Http404(error.detail) from error
+    parsed = _parsed_period(period)
     return render(
         request,
         "portal/finance/period.html",
-        {"documents": period_documents(viewer=request.viewer, period=parsed)},
+        {
+            "documents": period_documents(viewer=request.viewer, period=parsed),
+            "exports": background_runs(
+                kind=BackgroundRun.Kind.PERIOD_XLSX, period_start=parsed.start
+            )[:5],
+        },
+    )
+
+
+def _parsed_period(label: str) -> Period:
+    try:
+        return Period.parse(label)
+    except InvalidInput as error:
+        raise Http404(error.detail) from error
+
+
+@portal_view(FINANCE)
+@require_POST
+def period_export_xlsx(request: HttpRequest, period: str) -> HttpResponse:
+    """Start the period's XLSX export in the worker (or find the one already going) and show
+    its progress: a workbook of a real month takes longer than any proxy waits."""
+    run, _ = period_export_start(period=_parsed_period(period), requested_by=request.user)
+    return redirect("finance:background-run", run_id=run.pk)
+
+
+@portal_view(FINANCE)
+@require_GET
+def background_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(BackgroundRun, pk=run_id)
+    return render(request, "portal/finance/background_run.html", {"run": run})
+
+
+@portal_view(FINANCE)
+@require_GET
+def background_run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
+    """A fragment for `data-poll`: the run's progress, then its file or result once finished."""
+    run = get_object_or_404(BackgroundRun, pk=run_id)
+    return render(request, "portal/finance/_background_progress.html", {"run": run})
+
+
+@portal_view(FINANCE)
+@require_GET
+def background_run_download(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The finished export's file, streamed from the exports storage (never a public URL)."""
+    run = get_object_or_404(BackgroundRun, pk=run_id, kind=BackgroundRun.Kind.PERIOD_XLSX)
+    opened = export_file(run)
+    if opened is None:
+        raise Http404("This export has no file (yet).")
+    return FileResponse(
+        opened,
+        as_attachment=True,
+        filename=f"{run.period_start:%Y-%m}.xlsx",
+        content_type=XLSX,
     )
 
 
@@ -204,24 +255,22 @@ def mismatch_resolve(request: HttpRequest, mismatch_id: int) -> HttpResponse:
 @portal_view(FINANCE)
 @require_http_methods(["GET", "POST"])
 def verification(request: HttpRequest) -> HttpResponse:
-    """The last verification and its history; POST verifies now, in this request (the ledger
-    a portal user waits for is checked in seconds; `manage.py verify_ledger` for the rest)."""
+    """The last verification and its history; POST starts one in the worker (or finds the one
+    already going), whose progress the page polls."""
     if request.method == "POST":
-        run, report = ledger_verify_record(
-            trigger=VerificationRun.Trigger.PORTAL, requested_by=request.user
-        )
-        if report.ok:
-            messages.success(
-                request,
-                f"Ledger verified: {run.transactions_checked} transactions and "
-                f"{run.blocks_checked} blocks, no problem found.",
-            )
+        _, started = ledger_verify_start(requested_by=request.user)
+        if started:
+            messages.success(request, "The verification has started; its progress is below.")
         else:
-            messages.error(request, f"Ledger verification found {len(report.problems)} problems.")
+            messages.info(request, "A verification is already running; its progress is below.")
         return redirect("finance:verification")
     history = verification_runs()
     return render(
         request,
         "portal/finance/verification.html",
-        {"last": history.first(), "page": _page(request, history, 20)},
+        {
+            "last": history.first(),
+            "page": _page(request, history, 20),
+            "active": background_run_active(kind=BackgroundRun.Kind.VERIFY_LEDGER),
+        },
     )
