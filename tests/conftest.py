@@ -30,3 +30,12 @@ def triggers_disabled() -> Iterator[None]:
 @pytest.fixture
 def committed_db(transactional_db) -> None:
     """Database access where commits are real (threads, races, deferred checks at COMMIT)."""
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_media(tmp_path_factory) -> Iterator[None]:
+    """Uploaded images go to a scratch MEDIA_ROOT, never to the checkout's .data/media."""
+    from django.test import override_settings
+
+    with override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media"))):
+        yield

@@ -113,6 +113,18 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 
+# Uploaded asset images (likenesses of real people) live in their own private storage: never
+# served from a URL of their own, only streamed by views that check the license's parties.
+# MEDIA_URL stays unset and no URL pattern serves MEDIA_ROOT. Production: S3-compatible
+# (config/settings/production.py).
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # No location: FileSystemStorage reads MEDIA_ROOT when used (tests point it at a tmp dir).
+    "asset_images": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+}
+
 # The cache holds API throttle counters: set CACHE_URL to Redis (redis://127.0.0.1:6379/1) when
 # more than one process serves the API, so every worker counts against one quota.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

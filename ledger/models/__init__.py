@@ -13,6 +13,7 @@ from .closing import (
     Payout,
     Statement,
 )
+from .images import AssetImage
 from .journal import JournalTransaction, Posting
 from .licensing import License, LicenseActivation, LicenseDecision, LicenseVersion
 from .reconciliation import ReconciliationMismatch, ReconciliationRun
@@ -24,6 +25,7 @@ from .webhooks import StripeEvent
 
 __all__ = [
     "Asset",
+    "AssetImage",
     "Block",
     "BlockEntry",
     "Charge",
