@@ -144,6 +144,7 @@ ERROR_MEANINGS = {
     403: "Authenticated, but this party may not do this.",
     404: "Does not exist, or is not visible to the caller's party.",
     409: "Conflicts with the current state (e.g. `idempotency_conflict`, `already_decided`).",
+    413: "The upload is larger than accepted (`image_too_large`: over 20 MB or 50 megapixels).",
     422: "Well-formed, but refused by the license, the consent or the rules (a stable `code`).",
     429: "Too many requests (`throttled`); retry after the Retry-After header's seconds.",
 }
