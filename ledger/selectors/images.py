@@ -27,3 +27,12 @@ def asset_images_visible_to(viewer: Viewer) -> QuerySet[Asset]:
             )
             scoped |= Asset.objects.filter(Exists(on_license))
     return scoped.select_related("image")
+
+
+def assets_of_brands(viewer: Viewer) -> QuerySet[Asset]:
+    """The brand pages' assets: those of the viewer's brands, newest first, images joined."""
+    return (
+        Asset.objects.filter(brand_id__in=viewer.brand_ids)
+        .select_related("twin", "brand", "license", "image")
+        .order_by("-generated_at", "-pk")
+    )
