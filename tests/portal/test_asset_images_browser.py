@@ -76,10 +76,12 @@ def test_the_talent_approves_the_image_she_sees_then_impressions_are_accepted(pa
     assert page.get_by_role("button", name=f"Approve {asset.asset_ref}").count() == 1
     shot(page, "talent-assets-image")
     assert accessibility_problems(page) == []
-    with page.expect_navigation():
-        page.get_by_role("link", name="Full size").first.click()
+    full_size = page.get_by_role("link", name="Full size").get_attribute("href")
+    opened = page.goto(full_size)
+    assert opened.status == 200 and opened.headers["content-type"] == "image/png"
+    page.wait_for_function("document.images.length && document.images[0].complete")
     assert page.evaluate("document.images[0].naturalWidth") == 900
-    page.go_back()
+    page.goto("/talent/assets/")
     page.get_by_role("button", name=f"Approve {asset.asset_ref}").click()
     page.wait_for_load_state()
     assert f"Asset {asset.asset_ref} approved" in page.get_by_role("status").inner_text()
