@@ -101,14 +101,16 @@ def _decode(data: bytes) -> DecodedImage:
         raise
     with image:
         width, height = image.size
-        # Checked on the header, before any pixel is decoded.
-        if width * height > MAX_IMAGE_PIXELS:
+        frames = getattr(image, "n_frames", 1)
+        # Checked on the header, before any pixel is decoded; every frame of an animation is
+        # decoded below, so they count together.
+        if width * height * frames > MAX_IMAGE_PIXELS:
             raise _bomb()
         if width < 1 or height < 1:
             raise ValueError("empty image")
         image.load()
         # Another frame (animated WebP/APNG) would be decoded only when shown; check them all.
-        for frame in range(1, getattr(image, "n_frames", 1)):
+        for frame in range(1, frames):
             image.seek(frame)
             image.load()
         image.seek(0)

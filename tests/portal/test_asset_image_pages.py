@@ -13,6 +13,7 @@ from django.urls import reverse
 from PIL import Image
 
 from accounts.models import BrandMembership
+from ledger.images import MAX_IMAGE_BYTES
 from ledger.models import Asset, AssetImage
 from tests.factories import UserFactory
 from tests.images import attach_image, bomb_png, image_bytes, png_bytes, truncated_png
@@ -130,6 +131,19 @@ def test_the_brand_form_refuses_a_bad_image_and_keeps_nothing(client, world, dat
     assert code.encode() in response.content
     assert not AssetImage.objects.exists()
     assert stored_files() == files
+
+
+def test_the_brand_form_refuses_a_body_over_20_mb(client, world):
+    asset = ben_pending(world)[0]
+    login(client, world.bolt_user)
+    huge = png_bytes((16, 16)) + b"\0" * MAX_IMAGE_BYTES
+    response = client.post(
+        reverse("brand:asset-image-upload", args=[asset.pk]),
+        {"image": SimpleUploadedFile("look.png", huge, content_type="image/png")},
+    )
+    assert response.status_code == 413
+    assert b"image_too_large" in response.content
+    assert not AssetImage.objects.exists()
 
 
 def test_only_the_assets_brand_writers_send_its_image(client, world):
