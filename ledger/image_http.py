@@ -3,12 +3,16 @@ and streaming a stored image back to a party already checked by the caller."""
 
 from __future__ import annotations
 
+import re
+
 from django.http import FileResponse, HttpRequest
 
 from ledger.errors import InvalidInput
 from ledger.images import MAX_IMAGE_BYTES, read_limited, too_large
 from ledger.models import AssetImage
 
+# The brand's asset_ref is free text: only these characters reach the Content-Disposition header.
+_SAFE = re.compile(r"[^A-Za-z0-9._-]")
 # Room for the other form fields and the part headers of a multipart body.
 MULTIPART_SLACK = 256 * 1024
 
@@ -52,7 +56,7 @@ def image_response(image: AssetImage, *, thumbnail: bool) -> FileResponse:
     response = FileResponse(
         stored.storage.open(stored.name, "rb"),
         content_type=content_type,
-        filename=f"{image.asset.asset_ref}{suffix}.{extension}",
+        filename=f"{_SAFE.sub('_', image.asset.asset_ref)[:100]}{suffix}.{extension}",
         as_attachment=False,
     )
     response["Cache-Control"] = "private, no-store"
