@@ -194,7 +194,8 @@ def asset_image_upload(request: HttpRequest, asset_id: int) -> HttpResponse:
         failed = {"asset_id": asset.pk, "code": error.code, "detail": error.detail}
         return assets.__wrapped__(request, failed=failed, status=error.status)
     messages.success(request, f"The image of {asset.asset_ref} is sent.")
-    return redirect(f"{reverse('brand:assets')}?page={request.GET.get('page', 1)}")
+    page = request.GET.get("page", "")
+    return redirect(f"{reverse('brand:assets')}?page={page if page.isdigit() else 1}")
 
 
 @portal_view(BRAND)
