@@ -100,3 +100,36 @@ def test_the_shared_cache_check_leaves_development_and_tests_alone(settings):
     assert settings.CACHES["default"]["BACKEND"].endswith("LocMemCache")
     assert not settings.LEDGER_SHARED_CACHE_REQUIRED
     assert shared_cache_check() == []
+
+
+STORAGE_PROBE = (
+    "from django.core.files.storage import storages; s = storages['asset_images']; "
+    "print(type(s).__name__, getattr(s, 'bucket_name', '-'), getattr(s, 'endpoint_url', '-'), "
+    "getattr(s, 'default_acl', '-'), getattr(s, 'querystring_auth', '-'))"
+)
+
+
+def test_asset_images_go_to_s3_compatible_storage_when_a_bucket_is_named():
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        STORAGE_PROBE,
+        **PRODUCTION_ENV,
+        ASSET_IMAGES_S3_BUCKET="tl-asset-images",
+        ASSET_IMAGES_S3_ENDPOINT_URL="https://s3.example.com",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "S3Storage",
+        "tl-asset-images",
+        "https://s3.example.com",
+        "private",
+        "True",
+    ]
+
+
+def test_asset_images_stay_on_private_local_storage_without_a_bucket():
+    result = manage("shell", "--no-imports", "-c", STORAGE_PROBE, **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "FileSystemStorage"

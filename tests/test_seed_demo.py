@@ -12,10 +12,12 @@ from django.core.management import call_command
 from django.db.models import Count, Sum
 from django.test import RequestFactory
 from django.utils import timezone
+from PIL import Image
 
 from accounts.models import Agency, AgencyMembership, Brand, BrandMembership, Talent, User
 from ledger.models import (
     Asset,
+    AssetImage,
     ConsentVersion,
     JournalTransaction,
     LateReport,
@@ -57,6 +59,7 @@ def snapshot() -> dict[str, list]:
         "license_versions": LicenseVersion.objects.count(),
         "decisions": LicenseDecision.objects.count(),
         "assets": sorted(Asset.objects.values_list("id", "approval")),
+        "images": sorted(AssetImage.objects.values_list("asset_id", "sha256")),
         "uses": UsageEvent.objects.count(),
         "transactions": JournalTransaction.objects.count(),
         "postings": Posting.objects.count(),
@@ -206,6 +209,20 @@ def test_seed_demo_loads_three_months_of_uses_and_some_refused_attempts(db):
     # Outputs awaiting approval were decided: most approved, some rejected, a few pending.
     approvals = Counter(Asset.objects.values_list("approval", flat=True))
     assert approvals["approved"] > approvals["rejected"] > 0 and approvals["pending"] > 0
+
+    # The talent approved images she saw: every approved asset has one, drawn by the seed; a few
+    # wait for Inès with their image, one (the runway draft) still waits for its image.
+    approved = Asset.objects.filter(approval="approved")
+    assert not approved.filter(image__isnull=True).exists()
+    ines_pending = Asset.objects.filter(
+        approval="pending", twin__talent__user__email__startswith="ines"
+    )
+    assert ines_pending.filter(image__isnull=False).exists()
+    assert ines_pending.filter(image__isnull=True, asset_ref="runway-draft").exists()
+    image = AssetImage.objects.filter(asset__in=ines_pending).first()
+    assert (image.format, image.width, image.height) == ("JPEG", 480, 600)
+    with image.original.open("rb") as stored:
+        assert Image.open(stored).size == (480, 600)
 
     refusals = RefusedAttempt.objects.all()
     assert {

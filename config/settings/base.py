@@ -127,9 +127,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 
-# Files the system makes (finance exports built by the worker). No MEDIA_URL: nothing here is
-# served publicly; a finance view streams each file through the storage API after its checks.
-# Web processes and workers must share it (one disk, or a shared storage backend in production).
+# Files the system keeps (finance exports built by the worker, uploaded asset images: likenesses
+# of real people). No MEDIA_URL and no URL pattern serves MEDIA_ROOT: nothing here is public;
+# views stream each file through the storage API after their checks (an asset image only to the
+# license's parties). Web processes and workers must share it (one disk, or a shared storage
+# backend in production: asset images go to S3-compatible storage, config/settings/production.py).
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -138,6 +140,8 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": MEDIA_ROOT / "exports", "base_url": None},
     },
+    # No location: FileSystemStorage reads MEDIA_ROOT when used (tests point it at a tmp dir).
+    "asset_images": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
 }
 
 # The cache holds API throttle counters: set CACHE_URL to Redis (redis://127.0.0.1:6379/1) when

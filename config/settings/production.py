@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import STORAGES, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
@@ -29,3 +29,23 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Asset images on S3-compatible storage (AWS S3, MinIO, Scaleway, R2...) when a bucket is named;
+# private objects, no public URL (the portal and the API stream them after checking the party).
+ASSET_IMAGES_BUCKET = env("ASSET_IMAGES_S3_BUCKET", default="")
+if ASSET_IMAGES_BUCKET:
+    STORAGES["asset_images"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ASSET_IMAGES_BUCKET,
+            "endpoint_url": env("ASSET_IMAGES_S3_ENDPOINT_URL", default=None),
+            "region_name": env("ASSET_IMAGES_S3_REGION", default=None),
+            "access_key": env("ASSET_IMAGES_S3_ACCESS_KEY_ID", default=None),
+            "secret_key": env("ASSET_IMAGES_S3_SECRET_ACCESS_KEY", default=None),
+            "location": env("ASSET_IMAGES_S3_PREFIX", default="asset-images"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+            "object_parameters": {"CacheControl": "private, no-store"},
+        },
+    }

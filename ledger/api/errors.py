@@ -190,7 +190,8 @@ ERROR_MEANINGS = {
     404: "Does not exist, or is not visible to the caller's party.",
     409: "Conflicts with the current state (e.g. `idempotency_conflict`, `already_decided`).",
     422: "Well-formed, but refused by the license, the consent or the rules (a stable `code`).",
-    413: "The body is larger than the server accepts (`payload_too_large`).",
+    413: "The body is larger than the server accepts (`payload_too_large`), or an image is "
+    "(`image_too_large`: over 20 MB or 50 megapixels).",
     429: "Too many requests (`throttled`); retry after the Retry-After header's seconds.",
     503: "The server is at capacity (`overloaded`) or a dependency is down; retry after the "
     "Retry-After header's seconds.",

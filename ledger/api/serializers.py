@@ -16,7 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
-from ledger.models import Asset, LateReport, LateReportDecision, License, UsageEvent
+from ledger.models import Asset, AssetImage, LateReport, LateReportDecision, License, UsageEvent
 from ledger.selectors.history import version_state
 from ledger.selectors.rights import RIGHTS, STATES, LicenseRights, mark_rights
 from ledger.vocabulary import UseKind
@@ -254,6 +254,15 @@ class RefusedAttemptOutput(serializers.Serializer):
     recorded_at = serializers.DateTimeField()
 
 
+class AssetImageOutput(serializers.Serializer):
+    format = serializers.ChoiceField(choices=AssetImage.Format.choices)
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    byte_size = serializers.IntegerField()
+    sha256 = serializers.CharField(help_text="Of the bytes as uploaded (kept unchanged).")
+    uploaded_at = serializers.DateTimeField()
+
+
 class AssetOutput(serializers.Serializer):
     id = serializers.IntegerField()
     asset_ref = serializers.CharField()
@@ -265,6 +274,18 @@ class AssetOutput(serializers.Serializer):
     approval = serializers.ChoiceField(choices=Asset.Approval.choices)
     decided_at = serializers.DateTimeField(allow_null=True)
     first_published_at = serializers.DateTimeField(allow_null=True)
+    image = serializers.SerializerMethodField(
+        help_text="The generated image's facts once the brand has sent it (null before); the "
+        "bytes at /api/v1/assets/{id}/image/ and /thumbnail/."
+    )
+
+    @extend_schema_field(AssetImageOutput(allow_null=True))
+    def get_image(self, asset: Asset) -> dict[str, Any] | None:
+        try:
+            image = asset.image
+        except AssetImage.DoesNotExist:
+            return None
+        return AssetImageOutput(image).data
 
 
 class ConsentVersionOutput(serializers.Serializer):

@@ -5,7 +5,13 @@ from __future__ import annotations
 from django.urls import path
 
 from ledger.api import schema  # noqa: F401  (registers the API-key scheme with drf-spectacular)
-from ledger.api.assets import AssetApproveApi, AssetListApi, AssetRejectApi
+from ledger.api.assets import (
+    AssetApproveApi,
+    AssetImageApi,
+    AssetListApi,
+    AssetRejectApi,
+    AssetThumbnailApi,
+)
 from ledger.api.late_reports import (
     LateReportAcceptApi,
     LateReportDeclineApi,
@@ -93,6 +99,8 @@ urlpatterns = [
     path("assets/", AssetListApi.as_view(), name="assets"),
     path("assets/<int:asset_id>/approve/", AssetApproveApi.as_view(), name="asset-approve"),
     path("assets/<int:asset_id>/reject/", AssetRejectApi.as_view(), name="asset-reject"),
+    path("assets/<int:asset_id>/image/", AssetImageApi.as_view(), name="asset-image"),
+    path("assets/<int:asset_id>/thumbnail/", AssetThumbnailApi.as_view(), name="asset-thumbnail"),
     path("provenance/", ProvenanceApi.as_view(), name="provenance"),
     path("statements/", StatementListApi.as_view(), name="statements"),
     path("statements/<int:statement_id>/", StatementDetailApi.as_view(), name="statement"),

@@ -10,6 +10,7 @@ from typing import Any
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -43,12 +44,17 @@ from ledger.api.serializers import (
     page_of,
     usage_event_body,
 )
+from ledger.errors import InvalidInput
+from ledger.image_http import refuse_oversized_body, uploaded_image
+from ledger.images import DecodedImage, image_decode
+from ledger.models import AssetImage
 from ledger.selectors.visibility import (
     mark_reversal_state,
     refused_attempts_visible_to,
     usage_events_filter,
     usage_events_visible_to,
 )
+from ledger.services.images import asset_image_attach
 from ledger.services.usage import (
     MAX_BATCH,
     Outcome,
@@ -358,6 +364,14 @@ class EventListField(StrictListField):
         return events
 
 
+class UsageEventFormInput(UsageEventInput):
+    """The multipart form of a generation with its image (described for OpenAPI only)."""
+
+    image = serializers.FileField(
+        required=False, help_text="The generated image: JPEG, PNG or WebP, at most 20 MB."
+    )
+
+
 SINGLE_EXAMPLE = {
     "external_id": "gen-2026-11-03-0001",
     "license": 12,
@@ -373,6 +387,9 @@ SINGLE_EXAMPLE = {
 
 
 class UsageEventListCreateApi(APIView):
+    # JSON first: the ingest path is unchanged; a generation may come as a form with its image.
+    parser_classes = [JSONParser, MultiPartParser]
+
     class FilterSerializer(PageQuery):
         license = QueryIdField(required=False)
         twin = QueryIdField(required=False)
@@ -419,8 +436,16 @@ class UsageEventListCreateApi(APIView):
         "terms in force now (consent_changed_since, license_changed_since), or any use reported "
         "after the license's window (producing_report_hours, reporting_window_days; "
         "reported_late). The same body again returns the report's current state (202), never a "
-        "second hold; once accepted, 200 with the booked event.",
-        request=UsageEventInput,
+        "second hold; once accepted, 200 with the booked event. A generation may carry its "
+        "image: send the same fields as a multipart form with an `image` file part (JPEG, PNG or "
+        "WebP, at most 20 MB and 50 megapixels, decoded before anything is recorded: 413 "
+        "image_too_large, 400 image_unreadable or image_type_not_allowed); a held generation's "
+        "image is not kept: send it again with PUT /assets/{id}/image/ once the report is "
+        "accepted.",
+        request={
+            "application/json": UsageEventInput,
+            "multipart/form-data": UsageEventFormInput,
+        },
         responses={
             201: OpenApiResponse(UsageEventOutput, description="Accepted and rated."),
             200: OpenApiResponse(UsageEventOutput, description="A replay: the first result."),
@@ -432,18 +457,64 @@ class UsageEventListCreateApi(APIView):
         examples=[OpenApiExample("generation", value=SINGLE_EXAMPLE, request_only=True)],
     )
     def post(self, request):
-        serializer = UsageEventInput(data=request.data)
+        image = None
+        if request.content_type.startswith("multipart/form-data"):
+            refuse_oversized_body(request)
+            body, data = _form_event(request.data), uploaded_image(request.FILES)
+        else:
+            body, data = request.data, None
+        serializer = UsageEventInput(data=body)
         serializer.is_valid(raise_exception=True)
-        outcome = usage_record(
-            brand=request.auth.brand, item=UsageEventInput.to_usage(serializer.validated_data)
-        )
+        item = UsageEventInput.to_usage(serializer.validated_data)
+        if data is not None:
+            if item.kind != UseKind.GENERATION:
+                raise InvalidInput(
+                    "Only a generation carries an image.", code="image_not_allowed", field="image"
+                )
+            # Decoded before the use is recorded: a refused image leaves nothing written.
+            image = image_decode(data)
+        outcome = usage_record(brand=request.auth.brand, item=item)
         if outcome.error is not None:
             raise outcome.error
         if outcome.status == "held":
             return Response(late_report_body(outcome.late_report), status=status.HTTP_202_ACCEPTED)
+        if image is not None and outcome.event is not None:
+            # A second transaction: should it fail, the use stands and the same request again
+            # (a replay) attaches the image.
+            _attach_on_record(outcome, image)
         _mark_state([outcome])
         code = status.HTTP_201_CREATED if outcome.status == "accepted" else status.HTTP_200_OK
         return Response(usage_event_body(outcome.event), status=code)
+
+
+def _form_event(data) -> dict[str, Any]:
+    """A multipart form's fields as the JSON body would carry them: the integer fields as
+    integers (when they are digits), context_tags as its repeated values; the image apart."""
+    event: dict[str, Any] = {}
+    for name in data:
+        if name == "image":
+            continue
+        values = data.getlist(name)
+        if name == "context_tags":
+            event[name] = [tag for value in values for tag in value.split(",") if tag]
+            continue
+        value = values[-1]
+        if name in _FORM_INTEGERS and _FORM_INTEGER.fullmatch(value):
+            value = int(value)
+        event[name] = value
+    return event
+
+
+_FORM_INTEGERS = frozenset({"license", "quantity", "sale_amount_minor"})
+_FORM_INTEGER = re.compile(r"-?[0-9]{1,19}")
+
+
+def _attach_on_record(outcome: Outcome, image: DecodedImage) -> None:
+    asset = outcome.event.asset
+    existing = AssetImage.objects.filter(asset_id=asset.pk).values_list("sha256", flat=True)
+    if outcome.status == "replayed" and image.sha256 in existing:
+        return  # the same image again: nothing to do
+    asset_image_attach(asset=asset, image=image)
 
 
 class BatchResultOutput(serializers.Serializer):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0002_brand_api_key"),
-        ("ledger", "0025_late_reports"),
+        ("ledger", "0026_asset_images"),
     ]
 
     operations = [

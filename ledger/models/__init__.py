@@ -14,6 +14,7 @@ from .closing import (
     Payout,
     Statement,
 )
+from .images import AssetImage
 from .journal import JournalTransaction, Posting
 from .licensing import License, LicenseActivation, LicenseDecision, LicenseVersion
 from .reconciliation import ReconciliationMismatch, ReconciliationRun
@@ -33,6 +34,7 @@ from .webhooks import StripeEvent
 
 __all__ = [
     "Asset",
+    "AssetImage",
     "BackgroundRun",
     "Block",
     "BlockEntry",

@@ -95,7 +95,7 @@ def assets_of_talent(viewer: Viewer) -> QuerySet[Asset]:
     return (
         assets_visible_to(viewer)
         .filter(twin__talent_id=viewer.talent_id)
-        .select_related("twin", "brand", "license", "decided_by")
+        .select_related("twin", "brand", "license", "decided_by", "image")
     )
 
 

@@ -28,7 +28,7 @@ def provenance_lookup(
     the same asset_ref; finance and talents may see more than one), newest first."""
     if (content_credential is None) == (asset_ref is None):
         raise ValueError("Look up by exactly one of content_credential and asset_ref.")
-    assets = assets_visible_to(viewer).select_related("license", "twin")
+    assets = assets_visible_to(viewer).select_related("license", "twin", "image")
     if content_credential is not None:
         # The credential given at generation, or one a later use (a publication) reported.
         assets = assets.filter(

@@ -28,7 +28,10 @@ from django.utils import timezone
 
 from accounts.models import AgencyMembership, Brand, BrandMembership, Talent, User
 from accounts.services import agency_create, brand_create, talent_create, user_create
-from ledger.models import Asset, License, RefusedAttempt, Twin, UsageEvent
+from ledger.images import image_decode
+from ledger.models import Asset, AssetImage, License, RefusedAttempt, Twin, UsageEvent
+from ledger.services.demo_images import demo_image
+from ledger.services.images import asset_image_attach
 from ledger.services.licensing import Terms, license_decide, license_propose
 from ledger.services.twins import consent_update, twin_create
 from ledger.services.usage import MAX_BATCH, UsageInput, asset_decide, usage_record_batch
@@ -612,8 +615,10 @@ def _end_of_week(stream: _Stream, rng: random.Random) -> None:
         asset.asset_ref: asset
         for asset in Asset.objects.filter(
             license=stream.license, asset_ref__in=fresh, approval=Asset.Approval.PENDING
-        )
+        ).select_related("image")
     }
+    for asset in pending.values():
+        _send_image(asset, stream.license)  # the talent decides on the image, so it comes first
     for ref in fresh:
         roll = rng.random()  # drawn whatever happens, so the traffic stays the same on a rerun
         if roll < 0.05:
@@ -629,6 +634,21 @@ def _end_of_week(stream: _Stream, rng: random.Random) -> None:
             )
         if approve:
             stream.ready.append(ref)
+
+
+def _send_image(asset: Asset, license: License) -> None:
+    """The brand sends the generated image (drawn by code), unless a rerun finds it sent."""
+    try:
+        asset.image  # noqa: B018 - the reverse one-to-one raises when there is none
+        return
+    except AssetImage.DoesNotExist:
+        pass
+    caption = f"{license.twin.name} · generated for {license.brand.name}"
+    asset_image_attach(
+        asset=asset,
+        image=image_decode(demo_image(asset_ref=asset.asset_ref, caption=caption)),
+        now=asset.generated_at + timedelta(minutes=5),
+    )
 
 
 def _refused_examples(

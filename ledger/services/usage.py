@@ -201,13 +201,25 @@ def usage_reverse(
 def asset_decide(
     *, asset: Asset, approve: bool, by: User | None = None, now: datetime | None = None
 ) -> Asset:
-    """The talent approves or rejects a generated asset awaiting approval; decided once."""
+    """The talent approves or rejects a generated asset awaiting approval; decided once.
+
+    Approval is of the image: an asset whose image has not arrived cannot be approved (it can
+    be rejected unseen). The image is set once and never removed, so the condition in the
+    UPDATE cannot be undone between this check and the commit.
+    """
     now = now or timezone.now()
     decision = Asset.Approval.APPROVED if approve else Asset.Approval.REJECTED
-    changed = Asset.objects.filter(pk=asset.pk, approval=Asset.Approval.PENDING).update(
-        approval=decision, decided_at=now, decided_by=by
-    )
+    awaiting = Asset.objects.filter(pk=asset.pk, approval=Asset.Approval.PENDING)
+    if approve:
+        awaiting = awaiting.filter(image__isnull=False)
+    changed = awaiting.update(approval=decision, decided_at=now, decided_by=by)
     if changed != 1:
+        if Asset.objects.filter(pk=asset.pk, approval=Asset.Approval.PENDING).exists():
+            raise Refused(
+                f"Asset {asset.asset_ref!r} has no image yet: it can be approved once the "
+                "brand has sent the image.",
+                code="image_missing",
+            )
         raise Conflict("This asset is not awaiting approval.", code="already_decided")
     asset.refresh_from_db()
     return asset

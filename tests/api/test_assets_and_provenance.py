@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from ledger.services.twins import consent_update
 from tests.api.conftest import assert_error, post_json, snapshot, unique, user_client
+from tests.images import png_bytes
 
 ASSETS = "/api/v1/assets/"
 USES = "/api/v1/usage-events/"
@@ -17,7 +19,8 @@ PROVENANCE = "/api/v1/provenance/"
 
 @pytest.fixture
 def pending(world, brand_a, brand_b):
-    """Twin A now requires output approval; brand A and brand B each generate one asset."""
+    """Twin A now requires output approval; brand A and brand B each generate one asset, each
+    sent with its image (a multipart form), which the talent approves or rejects."""
     consent_update(
         twin=world.twin_a,
         allowed_kinds=["generation", "publication", "impressions", "sale"],
@@ -30,7 +33,8 @@ def pending(world, brand_a, brand_b):
     made = {}
     for name, client, license in (("a", brand_a, world.license_a), ("b", brand_b, world.license_b)):
         body = world.event(license=license.pk, content_credential=unique("c2pa"))
-        response = post_json(client, USES, body)
+        image = SimpleUploadedFile("look.png", png_bytes(), content_type="image/png")
+        response = client.post(USES, {**body, "image": image}, format="multipart")
         assert response.status_code == 201, response.content
         made[name] = body
     return made

@@ -224,9 +224,17 @@ def test_a_body_that_is_not_an_object_is_invalid_type(world, brand_a, document):
     assert snapshot() == before
 
 
-def test_form_encoded_bodies_are_refused(world, brand_a):
-    response = brand_a.post(URL, data={"external_id": "x"}, format="multipart")
+def test_url_encoded_bodies_are_refused(world, brand_a):
+    response = brand_a.post(
+        URL, data="external_id=x", content_type="application/x-www-form-urlencoded"
+    )
     assert_error(response, 415, "unsupported_media_type")
+
+
+def test_a_multipart_form_is_checked_like_the_json_body(world, brand_a):
+    # Multipart is for a generation with its image (tests/api/test_asset_images.py).
+    response = brand_a.post(URL, data={"external_id": "x"}, format="multipart")
+    assert_error(response, 400, "required", "license")
 
 
 def test_a_sale_without_an_amount_is_refused_by_the_service(world, brand_a):

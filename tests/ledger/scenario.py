@@ -41,6 +41,7 @@ from ledger.services.usage import (
 )
 from ledger.vocabulary import CHANNELS, DEFAULT_CONSENTED_KINDS, WORLDWIDE
 from tests.factories import AgencyFactory, BrandFactory, TalentFactory
+from tests.images import attach_image
 
 TWIN_CREATED = datetime(2025, 12, 1, tzinfo=UTC)
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -185,6 +186,8 @@ class Scenario:
         assert outcome.status == "accepted", outcome.error
         asset = outcome.event.asset
         if approve is not None:
+            if approve and asset.approval == Asset.Approval.PENDING:
+                attach_image(asset)  # the talent approves what she has seen
             asset = asset_decide(asset=asset, approve=approve, now=self.now)
         return asset
 

@@ -14,6 +14,7 @@ from ledger.services.twins import consent_revoke, consent_update, twin_create
 from ledger.services.usage import asset_decide, late_report_decide
 from ledger.vocabulary import CHANNELS, DEFAULT_CONSENTED_KINDS, UseKind
 from tests.factories import TalentFactory
+from tests.images import attach_image
 from tests.ledger.scenario import TWIN_CREATED, USE_AT, journal_state, scenario
 
 REVOKED_AT = USE_AT + timedelta(days=5)
@@ -260,6 +261,7 @@ def test_output_approval_holds_publication_until_the_talent_approves(db):
     assert asset.approval == "pending"
 
     held = s.use("publication", asset_ref=asset.asset_ref, occurred_at=USE_AT + timedelta(hours=1))
+    attach_image(asset)
     asset_decide(asset=asset, approve=True, now=s.now)
     released = s.use(
         "publication", asset_ref=asset.asset_ref, occurred_at=USE_AT + timedelta(hours=2)

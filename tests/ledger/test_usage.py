@@ -30,6 +30,7 @@ from ledger.services.usage import (
     usage_record_batch,
     usage_reverse,
 )
+from tests.images import attach_image
 from tests.ledger.scenario import (
     END,
     NOW,
@@ -220,6 +221,7 @@ def test_uses_of_a_pending_or_rejected_asset_are_refused_until_approved(db, kind
     assert journal_state() == before
     assert refusal_codes() == ["asset_not_approved"] * 2
 
+    attach_image(pending)
     asset_decide(asset=pending, approve=True, now=NOW)
     if kind != "publication":
         assert s.use("publication", asset_ref=pending.asset_ref).status == "accepted"

@@ -4,6 +4,7 @@ what revoking would do before anything happens."""
 from __future__ import annotations
 
 from ledger.models import Asset, ConsentVersion
+from tests.images import attach_image
 from tests.portal.conftest import accessibility_problems, browser_login, shot
 from tests.portal.world import build_world
 
@@ -46,6 +47,7 @@ def test_talent_edits_consent_and_a_new_version_is_in_the_history(page):
 def test_talent_approves_an_asset_and_agency_reads_consent(page, phone_page):
     world = build_world()
     asset = Asset.objects.filter(twin=world.ben_twin, approval="pending").order_by("pk").first()
+    attach_image(asset)  # approved by its image (tests/portal/test_asset_images_browser.py)
     browser_login(page, world.ben.user)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Assets").click()
     shot(page, "talent-assets")

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from ledger.models import Asset, ConsentVersion
+from tests.images import attach_image
 from tests.logins import login
 from tests.portal.world import build_world
 
@@ -159,6 +160,7 @@ def test_talent_approves_and_rejects_pending_assets(client, world):
     page = client.get(reverse("talent:assets")).content.decode()
     for asset in pending:
         assert asset.asset_ref in page
+    attach_image(pending[0])  # the brand sent this one's image: it can be approved
     response = client.post(
         reverse("talent:asset-decide", args=[pending[0].pk]), {"decision": "approve"}
     )

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from ledger.portal.images import image_urlpatterns
+
 from . import views
 
 app_name = "brand"
@@ -10,6 +12,9 @@ urlpatterns = [
     path("licenses/new/", views.license_request, name="license-new"),
     path("licenses/<int:license_id>/", views.license_detail, name="license"),
     path("usage/", views.usage, name="usage"),
+    path("assets/", views.assets, name="assets"),
+    path("assets/<int:asset_id>/upload/", views.asset_image_upload, name="asset-image-upload"),
+    *image_urlpatterns("brand"),
     path("invoices/", views.invoices, name="invoices"),
     path("invoices/<int:invoice_id>/", views.invoice_detail, name="invoice"),
     path("invoices/<int:invoice_id>/pdf/", views.invoice_download, name="invoice-pdf"),

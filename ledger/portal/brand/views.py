@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -20,6 +21,8 @@ from accounts.models import Brand
 from accounts.services import brand_api_key_create, brand_api_key_revoke
 from ledger.errors import DomainError
 from ledger.exports import invoice_pdf
+from ledger.image_http import refuse_oversized_body, required_image
+from ledger.images import MAX_IMAGE_BYTES, image_decode
 from ledger.models import License, Twin
 from ledger.portal.access import BRAND, portal_view
 from ledger.portal.documents import line_groups
@@ -31,6 +34,7 @@ from ledger.portal.forms import (
     platform_fee_pct,
 )
 from ledger.portal.licensing_views import describe, license_detail_page
+from ledger.selectors.images import assets_of_brands
 from ledger.selectors.portal import (
     admin_brand_ids,
     api_keys_of,
@@ -45,6 +49,7 @@ from ledger.selectors.portal import (
     with_billing,
 )
 from ledger.selectors.rights import license_conflicts
+from ledger.services.images import asset_image_attach, asset_image_check
 from ledger.services.licensing import license_propose
 
 # The raw key of a key just made waits here for the one GET that shows it, then is gone.
@@ -180,6 +185,48 @@ def usage(request: HttpRequest) -> HttpResponse:
         form.cleaned_data.get("page") if status == 200 and request.GET else 1
     )
     return render(request, "portal/brand/usage.html", {"form": form, "page": page}, status=status)
+
+
+ASSETS_PER_PAGE = 25
+
+
+@portal_view(BRAND)
+def assets(request: HttpRequest, *, failed: dict | None = None, status: int = 200):
+    page = Paginator(assets_of_brands(request.viewer), ASSETS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "portal/brand/assets.html",
+        {
+            "page": page,
+            "can_upload": set(request.viewer.writer_brand_ids),
+            "failed": failed or {},
+            "max_mb": MAX_IMAGE_BYTES // (1024 * 1024),
+        },
+        status=status,
+    )
+
+
+@portal_view(BRAND)
+@require_http_methods(["POST"])
+def asset_image_upload(request: HttpRequest, asset_id: int) -> HttpResponse:
+    """The generated image of one of the brand's assets, once (writers only)."""
+    asset = get_object_or_404(assets_of_brands(request.viewer), pk=asset_id)
+    if asset.brand_id not in request.viewer.writer_brand_ids:
+        raise PermissionDenied("Your role in this brand cannot send images.")
+    try:
+        refuse_oversized_body(request)
+        asset_image_check(asset=asset)
+        asset_image_attach(
+            asset=asset, image=image_decode(required_image(request.FILES)), by=request.user
+        )
+    except DomainError as error:
+        failed = {"asset_id": asset.pk, "code": error.code, "detail": error.detail}
+        return assets.__wrapped__(request, failed=failed, status=error.status)
+    messages.success(request, f"The image of {asset.asset_ref} is sent.")
+    page = request.GET.get("page", "")
+    return redirect(f"{reverse('brand:assets')}?page={page if page.isdigit() else 1}")
 
 
 @portal_view(BRAND)

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from ledger.portal.images import image_urlpatterns
+
 from . import views
 
 app_name = "finance"
@@ -35,4 +37,5 @@ urlpatterns = [
         name="mismatch-resolve",
     ),
     path("verification/", views.verification, name="verification"),
+    *image_urlpatterns("finance"),
 ]
