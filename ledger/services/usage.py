@@ -353,7 +353,7 @@ def _record(
             continue
         held = reports.get(item.external_id)
         if held is not None and (releasing is None or held.pk != releasing.pk):
-            outcomes.append(_replay_held(index, item, held, request_hash))
+            outcomes.append(_replay(index, item, held, request_hash))
             continue
         license = licenses.get(item.license_id)
         try:
@@ -418,22 +418,10 @@ def _record(
     return outcomes
 
 
-def _replay_held(index: int, item: UsageInput, report: LateReport, request_hash: str) -> Outcome:
-    if report.request_hash != request_hash:
-        return Outcome(
-            index,
-            item.external_id,
-            "conflict",
-            error=Conflict(
-                f"external_id {item.external_id!r} was already used for a different event.",
-                code="idempotency_conflict",
-                field="external_id",
-            ),
-        )
-    return Outcome(index, item.external_id, "held", late_report=report)
-
-
-def _replay(index: int, item: UsageInput, first: UsageEvent, request_hash: str) -> Outcome:
+def _replay(
+    index: int, item: UsageInput, first: UsageEvent | LateReport, request_hash: str
+) -> Outcome:
+    """The first result for the same body (the booked use, or the report still held)."""
     if first.request_hash != request_hash:
         return Outcome(
             index,
@@ -445,6 +433,8 @@ def _replay(index: int, item: UsageInput, first: UsageEvent, request_hash: str) 
                 field="external_id",
             ),
         )
+    if isinstance(first, LateReport):
+        return Outcome(index, item.external_id, "held", late_report=first)
     return Outcome(index, item.external_id, "replayed", event=first)
 
 
