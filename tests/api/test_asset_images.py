@@ -19,7 +19,7 @@ from ledger.models import Asset, AssetImage, UsageEvent
 from ledger.services.twins import consent_update
 from tests.api.conftest import assert_error, key_client, post_json, snapshot, user_client
 from tests.images import bomb_png, image_bytes, png_bytes, truncated_png
-from tests.logins import login
+from tests.logins import login, password_only_login
 
 USES = "/api/v1/usage-events/"
 ASSETS = "/api/v1/assets/"
@@ -207,7 +207,7 @@ def with_images(world, brand_a):
 
 @pytest.mark.parametrize("variant", ["image", "thumbnail"])
 def test_each_party_of_the_license_reads_the_image(world, with_images, brand_a, variant):
-    finance = user_client(world.finance)
+    finance = password_only_login(APIClient(), world.finance)
     a, c = with_images["a"].pk, with_images["c"].pk
     readers = [
         (brand_a, a),

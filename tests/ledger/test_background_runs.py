@@ -63,7 +63,7 @@ def test_an_export_run_writes_the_periods_workbook_reporting_its_rows_as_it_goes
     progress = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "ledger_backgroundrun"')]
     assert sum('SET "done"' in sql for sql in progress) >= rows // 2
     book = load_workbook(_stored(run), read_only=True)
-    assert book.sheetnames == ["Statements", "Invoices", "Lines"]
+    assert book.sheetnames == ["Statements", "Invoices", "Lines", "Uses"]
     written = sum(len(list(book[name].iter_rows())) - 1 for name in book.sheetnames)
     assert written == rows and run.file_size == _stored(run).stat().st_size
 

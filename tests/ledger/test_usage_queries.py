@@ -14,8 +14,11 @@ pytestmark = pytest.mark.django_db
 # (4 legs) and the accounts already there. Each table's ids are drawn with its lock in one call
 # for all three tables (it was a LOCK and a SELECT per table), the counter row is made and read in
 # one statement, and rows are INSERTed, not COPYed (a COPY is two round trips, and Django does not
-# count it).
-MAX_QUERIES = 18
+# count it). Since then two reads more: the held late reports of the batch's external_ids (a
+# replay of a held report answers its state) and the bounds' counters (license and brand volume
+# per period) — 17 statements plus the savepoint pair. Folding the bounds read into the counter
+# statement would win one back (issue 19's hot-path work).
+MAX_QUERIES = 19
 WRITTEN = ("ledger_asset", "ledger_journaltransaction", "ledger_posting", "ledger_usageevent")
 
 

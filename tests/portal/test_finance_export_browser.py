@@ -36,7 +36,7 @@ def test_finance_exports_a_period_as_xlsx_and_downloads_it_when_ready(
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
     book = load_workbook(saved, read_only=True)
-    assert book.sheetnames == ["Statements", "Invoices", "Lines"]
+    assert book.sheetnames == ["Statements", "Invoices", "Lines", "Uses"]
     statements = [row[0] for row in book["Statements"].iter_rows(min_row=2, values_only=True)]
     assert len(statements) == 3  # Ana, Ben and the agency
     run = BackgroundRun.objects.get()
