@@ -31,10 +31,13 @@ from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 from accounts.models import BrandAPIKey, User
 from accounts.services import brand_api_key_create
 from ledger.api.permissions import IsFinance
-from ledger.models import Asset, CloseRun, Invoice, LateReport, Statement, UsageEvent
+from ledger.images import image_decode
+from ledger.models import Asset, AssetImage, CloseRun, Invoice, LateReport, Statement, UsageEvent
 from ledger.selectors import visibility
 from ledger.services.background import period_export_execute, period_export_start
+from ledger.services.images import asset_image_attach
 from tests.factories import UserFactory
+from tests.images import png_bytes
 from tests.logins import current_code, login, password_only_login, totp_device
 from tests.portal.conftest import PASSWORD
 from tests.portal.world import PortalWorld, build_world, quiet_celery
@@ -136,6 +139,8 @@ def world() -> World:
     statement = Statement.objects.filter(talent=portal.ana).order_by("pk").first()
     invoice = Invoice.objects.filter(brand=portal.atelier).order_by("pk").first()
     asset = Asset.objects.filter(twin=portal.ben_twin).order_by("pk").first()
+    if not AssetImage.objects.filter(asset=asset).exists():
+        asset_image_attach(asset=asset, image=image_decode(png_bytes()))
     key, raw = brand_api_key_create(brand=portal.bolt, name="probe")
     export_id = _finished_export(portal).pk
     # Real rows of other parties wherever a page or operation takes an id (nothing of them
