@@ -12,6 +12,9 @@ from __future__ import annotations
 # code: (HTTP status, meaning). Grouped by status; within a group, alphabetical.
 ERROR_CODES: dict[str, tuple[int, str]] = {
     # 400: the request itself is wrong; nothing was written.
+    "image_not_allowed": (400, "Only a generation carries an image."),
+    "invalid_length": (400, "The text is longer (or shorter) than the field allows."),
+    "invalid_party": (400, "A late report is decided by the talent or the agency only."),
     "bad_request": (400, "The request could not be read (e.g. a malformed header)."),
     "batch_empty": (400, "A batch holds at least one event."),
     "batch_too_large": (400, "A batch holds at most 1,000 events."),
@@ -53,6 +56,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "invalid_api_key": (401, "The API key is unknown, revoked or expired."),
     "not_authenticated": (401, "No credentials: send `Authorization: Api-Key ...` or log in."),
     # 403: known, but not allowed.
+    "not_talent_or_agency": (403, "Only the talent or the agency decides a late report."),
     "api_key_required": (403, "Only a brand API key can do this (not a person's session)."),
     "csrf_failed": (403, "A session request without a valid CSRF token."),
     "finance_only": (403, "Only finance staff can do this."),
@@ -74,6 +78,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "payload_too_large": (413, "The body is larger than the server accepts."),
     "unsupported_media_type": (415, "Send the body as application/json."),
     # 409: conflicts with the current state; nothing was written.
+    "asset_decided": (409, "The talent already decided on the asset: its image cannot change."),
+    "late_report_not_bookable": (409, "The held report can no longer be booked as it was."),
     "already_decided": (409, "Already approved, declined or rejected."),
     "already_reversed": (409, "This use was already reversed."),
     "amendment_pending": (409, "An earlier amendment still awaits approval."),
@@ -94,6 +100,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "image_too_large": (413, "The image is over 20 MB or too many pixels."),
     "image_type_not_allowed": (415, "Images are JPEG, PNG or WebP."),
     # 422: well-formed, but the license, the consent or the rules refuse it.
+    "brand_period_limit": (422, "The brand's uses this month would exceed 10^15 minor units."),
+    "image_not_for_training": (422, "A training run's output is a model, not an image."),
     "asset_exists": (422, "This asset_ref was already generated (a generation needs a new one)."),
     "asset_not_approved": (422, "The talent has not approved this asset's image."),
     "asset_unknown": (422, "No such asset_ref under this license."),

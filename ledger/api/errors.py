@@ -188,6 +188,7 @@ ERROR_MEANINGS = {
     "(`invalid_api_key`).",
     403: "Authenticated, but this party may not do this.",
     404: "Does not exist, or is not visible to the caller's party.",
+    405: "This method is not allowed here (`method_not_allowed`).",
     409: "Conflicts with the current state (e.g. `idempotency_conflict`, `already_decided`).",
     422: "Well-formed, but refused by the license, the consent or the rules (a stable `code`).",
     413: "The body is larger than the server accepts (`payload_too_large`), or an image is "

@@ -481,8 +481,14 @@ class PeriodExportApi(APIView):
         description="The workbook is built by a worker: 202 with its run, whose progress `GET` "
         "on the same URL polls and whose `download` URL is set once it is done. Asking while "
         "one is pending or running returns that run.",
+        parameters=[
+            PERIOD_PARAMETER,
+            OpenApiParameter(
+                "file_type", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["csv", "xlsx"]
+            ),
+        ],
         request=None,
-        responses={202: ExportRunOutput, **error_responses(400, 403, 404)},
+        responses={202: ExportRunOutput, **error_responses(400, 403, 404, 405)},
     )
     def post(self, request, period: str, file_type: str):
         parsed = Period.parse(period)

@@ -124,12 +124,14 @@ def test_concurrent_requests_start_one_export_and_one_verification(committed_db)
     world = build_world()
 
     def start(i: int) -> int:
-        with quiet_celery():
-            if i % 2:
-                return period_export_start(period=world.previous, requested_by=world.finance)[0].pk
-            return ledger_verify_start(requested_by=world.finance)[0].pk
+        if i % 2:
+            return period_export_start(period=world.previous, requested_by=world.finance)[0].pk
+        return ledger_verify_start(requested_by=world.finance)[0].pk
 
-    ids = in_threads(start, 8)
+    # Quieted once around all threads: celery's conf is process-wide, and threads each saving
+    # and restoring it would leave one thread's in-memory broker behind for later tests.
+    with quiet_celery():
+        ids = in_threads(start, 8)
     exports = BackgroundRun.objects.filter(kind="period_xlsx")
     verifications = BackgroundRun.objects.filter(kind="verify_ledger")
     assert exports.count() == 1 and verifications.count() == 1
