@@ -70,7 +70,14 @@ def test_the_talent_approves_the_image_she_sees_then_impressions_are_accepted(pa
         "img", name=f"The image generated from {world.ben_twin.name} as {asset.asset_ref}"
     )
     image.wait_for()
-    size = image.evaluate("img => [img.naturalWidth, img.naturalHeight, img.clientWidth]")
+    # Found in the page is not yet loaded: read the sizes once the thumbnail has arrived.
+    size = image.evaluate(
+        """img => new Promise(done => {
+            const sizes = () => done([img.naturalWidth, img.naturalHeight, img.clientWidth]);
+            if (img.complete && img.naturalWidth) sizes();
+            else img.addEventListener("load", sizes, {once: true});
+        })"""
+    )
     assert size[:2] == [360, 480] and size[2] >= 300, size
     assert page.get_by_text("Waiting for the image").count() >= 1  # the others have none yet
     assert page.get_by_role("button", name=f"Approve {asset.asset_ref}").count() == 1
