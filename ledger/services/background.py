@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any
 
 from django.core.files import File
 from django.core.files.storage import storages
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -35,6 +35,7 @@ from ledger.exports.xlsx import period_xlsx, period_xlsx_rows
 from ledger.models import BackgroundRun, JournalTransaction, VerificationRun
 from ledger.periods import Period
 from ledger.selectors.background import EXPORTS_STORAGE
+from ledger.services.locks import session_lock_try
 from ledger.services.queueing import send_after_commit
 from ledger.services.verification import ledger_verify_record
 
@@ -187,15 +188,6 @@ def _execute(
         return run
 
 
-@contextmanager
-def _run_lock(run_id: int) -> Iterator[bool]:
-    """A session advisory lock on the run, released by PostgreSQL if the worker dies."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [ADVISORY_LOCK_CLASS, run_id])
-        acquired = cursor.fetchone()[0]
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [ADVISORY_LOCK_CLASS, run_id])
+def _run_lock(run_id: int) -> AbstractContextManager[bool]:
+    """One worker per run; released by PostgreSQL if the worker dies."""
+    return session_lock_try(ADVISORY_LOCK_CLASS, run_id)

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -58,6 +58,7 @@ from ledger.services.coverage import (
     folded_watermark,
 )
 from ledger.services.documents import invoices_issue_within, statements_issue_within
+from ledger.services.locks import session_lock_try
 from ledger.services.queueing import send_after_commit
 from ledger.services.sealing import committed_watermark
 
@@ -515,21 +516,6 @@ def _seconds_since(moment: datetime) -> int:
         return max(0, int(cursor.fetchone()[0]))
 
 
-@contextmanager
-def _close_lock() -> Iterator[bool]:
-    """A session-level advisory lock: held across the run's many transactions, and released by
-    PostgreSQL itself if the worker dies with its connection."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_try_advisory_lock(%s, %s)", [ADVISORY_LOCK_CLASS, ADVISORY_LOCK_CLOSE]
-        )
-        acquired = cursor.fetchone()[0]
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_unlock(%s, %s)",
-                    [ADVISORY_LOCK_CLASS, ADVISORY_LOCK_CLOSE],
-                )
+def _close_lock() -> AbstractContextManager[bool]:
+    """One close or fold at a time, across every worker (a dead worker's lock goes with it)."""
+    return session_lock_try(ADVISORY_LOCK_CLASS, ADVISORY_LOCK_CLOSE)
