@@ -46,15 +46,14 @@ from ledger.api.serializers import (
 )
 from ledger.errors import InvalidInput
 from ledger.image_http import refuse_oversized_body, uploaded_image
-from ledger.images import DecodedImage, image_decode
-from ledger.models import AssetImage
+from ledger.images import image_decode
 from ledger.selectors.visibility import (
     mark_reversal_state,
     refused_attempts_visible_to,
     usage_events_filter,
     usage_events_visible_to,
 )
-from ledger.services.images import asset_image_attach
+from ledger.services.images import asset_image_attach_with_use
 from ledger.services.usage import (
     MAX_BATCH,
     Outcome,
@@ -481,7 +480,9 @@ class UsageEventListCreateApi(APIView):
         if image is not None and outcome.event is not None:
             # A second transaction: should it fail, the use stands and the same request again
             # (a replay) attaches the image.
-            _attach_on_record(outcome, image)
+            asset_image_attach_with_use(
+                asset=outcome.event.asset, image=image, replayed=outcome.status == "replayed"
+            )
         _mark_state([outcome])
         code = status.HTTP_201_CREATED if outcome.status == "accepted" else status.HTTP_200_OK
         return Response(usage_event_body(outcome.event), status=code)
@@ -507,14 +508,6 @@ def _form_event(data) -> dict[str, Any]:
 
 _FORM_INTEGERS = frozenset({"license", "quantity", "sale_amount_minor"})
 _FORM_INTEGER = re.compile(r"-?[0-9]{1,19}")
-
-
-def _attach_on_record(outcome: Outcome, image: DecodedImage) -> None:
-    asset = outcome.event.asset
-    existing = AssetImage.objects.filter(asset_id=asset.pk).values_list("sha256", flat=True)
-    if outcome.status == "replayed" and image.sha256 in existing:
-        return  # the same image again: nothing to do
-    asset_image_attach(asset=asset, image=image)
 
 
 class BatchResultOutput(serializers.Serializer):

@@ -90,3 +90,11 @@ def asset_image_attach(
 def _delete(storage, names: list[str]) -> None:
     for name in names:
         storage.delete(name)
+
+
+def asset_image_attach_with_use(*, asset: Asset, image: DecodedImage, replayed: bool) -> None:
+    """The image sent with its generation: attached, or, for a replay of the same request that
+    already attached this very image, nothing to do (any other image still gets image_exists)."""
+    if replayed and AssetImage.objects.filter(asset_id=asset.pk, sha256=image.sha256).exists():
+        return
+    asset_image_attach(asset=asset, image=image)
